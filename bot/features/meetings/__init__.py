@@ -1,0 +1,1 @@
+"""Meetings: recurring community meetings, reminders, agenda, recap and calendar feed."""
