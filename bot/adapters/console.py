@@ -1,0 +1,191 @@
+"""The console: the same bot in a terminal, with no platform credentials.
+
+On a terminal it prompts (with history) and asks y/N before side-effecting commands; with piped
+input it reads one command per line, prints each reply, and exits 0 at the end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.core.dispatch import CANCEL, CONFIRM, Dispatcher
+from bot.core.invocation import Actor, Invocation, Place, Platform, Press
+from bot.core.message import Message
+from bot.core.permissions import CONSOLE_MAINTAINER_ROLE
+from bot.core.plaintext import render
+from bot.core.replies import Reply
+from bot.scheduling.targets import Target, TargetKind
+
+PLACE = Place(Platform.CONSOLE, channel_id="main")
+HISTORY = Path.home() / ".communitybot_history"
+
+
+def split_command(line: str) -> tuple[str, str] | None:
+    """`/hero nominate @olu …` → ("hero", "nominate @olu …")."""
+    line = line.strip()
+    if not line.startswith("/") or len(line) < 2:
+        return None
+    head, _, rest = line[1:].partition(" ")
+    return head.lower(), rest
+
+
+class ConsoleAdapter:
+    platform = Platform.CONSOLE
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        user: str,
+        maintainer: bool = False,
+        out: TextIO | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.user = user
+        self.maintainer = maintainer
+        self.out = out or sys.stdout
+        self._connected = False
+        self.on_line: Callable[[], None] = lambda: None
+
+    def actor(self, name: str | None = None, *, maintainer: bool | None = None) -> Actor:
+        """The console user (or, for tests, anyone else by name)."""
+        is_maint = self.maintainer if maintainer is None else maintainer
+        who = name or self.user
+        return Actor(
+            Platform.CONSOLE,
+            who,
+            who,
+            frozenset({CONSOLE_MAINTAINER_ROLE}) if is_maint else frozenset(),
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def start(self) -> None:
+        self._connected = True
+
+    async def stop(self) -> None:
+        self._connected = False
+
+    # -- commands --
+
+    async def say(self, line: str, actor: Actor | None = None) -> Reply:
+        parts = split_command(line)
+        if parts is None:
+            return Reply(
+                Message.text("Commands start with /; try /communitybot help."), outcome="rejected"
+            )
+        command, rest = parts
+        inv = Invocation(command=command, actor=actor or self.actor(), place=PLACE, text=rest)
+        return await self.dispatcher.handle(inv)
+
+    async def press(self, action_id: str, actor: Actor | None = None) -> Reply:
+        return await self.dispatcher.press(Press(action_id, actor or self.actor(), PLACE))
+
+    async def show(self, reply: Reply, actor: Actor | None = None) -> None:
+        zone = await self.dispatcher.zone_of(actor or self.actor())
+        self._print(render(reply.message, zone, buttons=False))
+
+    def _print(self, text: str) -> None:
+        self.out.write(text.rstrip("\n") + "\n")
+        self.out.flush()
+
+    async def handle_line(self, line: str, *, interactive: bool) -> None:
+        if not line.strip():
+            return
+        reply = await self.say(line)
+        await self.show(reply)
+        confirm = next(
+            (b.action_id for b in reply.message.actions if b.action_id.startswith(f"{CONFIRM}:")),
+            None,
+        )
+        if confirm is None:
+            return
+        token = confirm.partition(":")[2]
+        if not interactive:
+            self._print("(Piped input cannot answer y/N: add --yes to the command to go ahead.)")
+            await self.press(f"{CANCEL}:{token}")
+            return
+        answer = (await asyncio.to_thread(_input, "Go ahead? [y/N] ")).strip().lower()
+        action = CONFIRM if answer in ("y", "yes") else CANCEL
+        await self.show(await self.press(f"{action}:{token}"))
+
+    async def run(self, stdin: TextIO | None = None) -> None:
+        """Read commands until the end of input."""
+        stdin = stdin or sys.stdin
+        interactive = stdin.isatty()
+        if interactive:
+            _load_history()
+            self._print(
+                f"communitybot console — you are @{self.user}"
+                f"{' (maintainer)' if self.maintainer else ''}. "
+                "Try /communitybot help; Ctrl-D quits."
+            )
+        try:
+            while True:
+                if interactive:
+                    try:
+                        line = await asyncio.to_thread(_input, "> ")
+                    except EOFError:
+                        self._print("")
+                        return
+                else:
+                    line = await asyncio.to_thread(stdin.readline)
+                    if not line:
+                        return
+                await self.handle_line(line, interactive=interactive)
+                self.on_line()
+        finally:
+            if interactive:
+                _save_history()
+
+    # -- deliveries --
+
+    async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
+        del nonce
+        if target.kind is TargetKind.DM:
+            zone = await self.dispatcher.zone_of(self.actor(target.id))
+            where = f"direct message to @{target.id}"
+        else:
+            zone = await self.dispatcher.zone_of(self.actor())
+            where = f"#{target.id}"
+        self._print(f"[{where}]\n{render(message, zone, buttons=False)}")
+        return uuid.uuid4().hex
+
+    async def edit(self, target: Target, ref: str, message: Message) -> None:
+        self._print(f"[#{target.id}, edited {ref[:8]}]\n{render(message, buttons=False)}")
+
+    async def delete(self, target: Target, ref: str) -> None:
+        self._print(f"[#{target.id}: message {ref[:8]} deleted]")
+
+
+def _input(prompt: str) -> str:
+    return input(prompt)
+
+
+def _load_history() -> None:
+    try:
+        import readline
+
+        if HISTORY.exists():
+            readline.read_history_file(HISTORY)
+    except (ImportError, OSError):
+        pass
+
+
+def _save_history() -> None:
+    try:
+        import readline
+
+        readline.set_history_length(1000)
+        readline.write_history_file(HISTORY)
+        os.chmod(HISTORY, 0o600)
+    except (ImportError, OSError):
+        pass

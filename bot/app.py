@@ -1,0 +1,177 @@
+"""The composition root: builds the bot from Settings and runs or stops it as one unit."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.adapters.base import Adapter
+from bot.config import Settings
+from bot.core.commands import Registry
+from bot.core.dispatch import Dispatcher
+from bot.core.invocation import Platform
+from bot.core.services import Services, utc_now
+from bot.core.urls import Resolver, UrlChecker, system_resolver
+from bot.features import FEATURES
+from bot.scheduling.deliveries import NOTICE_KIND, DeliveryRunner, render_notice
+from bot.scheduling.kinds import DeliveryKind, KindRegistry
+from bot.scheduling.timer import DeliveryTimer
+from bot.store.db import Database
+from bot.store.members import ensure_community
+from bot.store.migrate import upgrade
+from bot.web.server import add_health_routes, add_metrics_route, serve
+
+log = logging.getLogger(__name__)
+
+
+def build_registries() -> tuple[Registry, KindRegistry]:
+    registry, kinds = Registry(), KindRegistry()
+    for feature in FEATURES:
+        feature.register(registry, kinds)
+    kinds.add(DeliveryKind(NOTICE_KIND, render_notice))
+    return registry, kinds
+
+
+class App:
+    """One bot process: database, registry, dispatcher, adapters, timer and HTTP server.
+
+    `platforms` says which adapters this process runs; the console is one of them for
+    `communitybot console`, and tests start whichever they need.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        console_user: str | None = None,
+        console_maintainer: bool = False,
+        http: bool = True,
+        resolver: Resolver = system_resolver,
+        clock: Any = utc_now,
+        timer: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.console_user = console_user
+        self.console_maintainer = console_maintainer
+        self.http = http
+        self.resolver = resolver
+        self.clock = clock
+        self.use_timer = timer
+        self.db = Database(settings.database_url)
+        self.registry, self.kinds = build_registries()
+        self.adapters: dict[Platform, Adapter] = {}
+        self.web = web.Application()
+        self.http_port: int | None = None
+        self._runners: list[web.AppRunner] = []
+        self.services: Services
+        self.dispatcher: Dispatcher
+        self.runner: DeliveryRunner
+        self.timer: DeliveryTimer | None = None
+
+    @property
+    def platforms(self) -> frozenset[Platform]:
+        wanted = set()
+        if self.console_user is not None:
+            wanted.add(Platform.CONSOLE)
+        if self.settings.slack_configured:
+            wanted.add(Platform.SLACK)
+        if self.settings.discord_configured:
+            wanted.add(Platform.DISCORD)
+        return frozenset(wanted)
+
+    async def prepare(self) -> None:
+        """Migrate, sync config, build the services; no network connections to platforms yet."""
+        await upgrade(self.db)
+        async with self.db.migration_lock():
+            async with self.db.session() as session:
+                community = await ensure_community(
+                    session,
+                    self.settings.community.name,
+                    self.settings.community.timezone,
+                    self.clock(),
+                )
+            self.services = Services(
+                settings=self.settings,
+                db=self.db,
+                registry=self.registry,
+                kinds=self.kinds,
+                community_id=community.id,
+                platforms=self.platforms,
+                urls=UrlChecker(self.resolver),
+                clock=self.clock,
+            )
+            for feature in FEATURES:
+                if feature.on_start is not None:
+                    await feature.on_start(self.services)
+        self.dispatcher = Dispatcher(self.services)
+        self._build_adapters()
+        self.runner = DeliveryRunner(self.services, self.adapters)
+        if self.use_timer:
+            self.timer = DeliveryTimer(self.runner, self.clock)
+            self.services.wake = self.timer.wake
+        for feature in FEATURES:
+            if feature.routes is not None:
+                feature.routes(self.web, self.services)
+        add_health_routes(self.web, self.db.ping, self.ready)
+        if self.settings.metrics_port is None:
+            add_metrics_route(self.web)
+
+    def _build_adapters(self) -> None:
+        if self.console_user is not None:
+            from bot.adapters.console import ConsoleAdapter
+
+            self.adapters[Platform.CONSOLE] = ConsoleAdapter(
+                self.dispatcher, user=self.console_user, maintainer=self.console_maintainer
+            )
+        if self.settings.slack_configured:
+            from bot.adapters.slack import SlackAdapter
+
+            self.adapters[Platform.SLACK] = SlackAdapter(self.services, self.dispatcher, self.web)
+        if self.settings.discord_configured:
+            from bot.adapters.discord_adapter import DiscordAdapter
+
+            self.adapters[Platform.DISCORD] = DiscordAdapter(
+                self.services, self.dispatcher, self.web
+            )
+
+    async def ready(self) -> bool:
+        return all(a.connected for a in self.adapters.values()) and bool(self.adapters)
+
+    async def start(self) -> None:
+        await self.prepare()
+        if self.http:
+            runner, self.http_port = await serve(
+                self.web, self.settings.http_host, self.settings.http_port
+            )
+            self._runners.append(runner)
+            log.info("HTTP on %s:%s", self.settings.http_host, self.http_port)
+            if self.settings.metrics_port is not None:
+                metrics_app = web.Application()
+                add_metrics_route(metrics_app)
+                runner, port = await serve(
+                    metrics_app, self.settings.http_host, self.settings.metrics_port
+                )
+                self._runners.append(runner)
+                log.info("metrics on %s:%s", self.settings.http_host, port)
+        for adapter in self.adapters.values():
+            await adapter.start()
+        if self.timer is not None:
+            self.timer.start()
+
+    async def run_due(self, now: datetime | None = None) -> int:
+        return await self.runner.run_due(now or self.clock())
+
+    async def stop(self) -> None:
+        if self.timer is not None:
+            await self.timer.stop()
+        for adapter in self.adapters.values():
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("stopping %s failed", adapter.platform)
+        for runner in self._runners:
+            await runner.cleanup()
+        await self.db.dispose()

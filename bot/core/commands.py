@@ -1,0 +1,180 @@
+"""The one command registry: every adapter, the help text and the manifests come from here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.core.context import Context
+    from bot.core.message import Message
+    from bot.core.replies import Reply
+
+
+class ArgType(StrEnum):
+    TEXT = "text"  # free text; when `rest`, takes the remainder of the line
+    WORD = "word"  # one token (a name, an id)
+    INT = "int"
+    MEMBER = "member"
+    MEETING = "meeting"  # a meeting's short id
+    SURVEY = "survey"  # a survey's name
+    DATE = "date"  # YYYY-MM-DD
+    DATETIME = "datetime"  # YYYY-MM-DD HH:MM [Zone]
+    DURATION = "duration"  # 90m, 1d
+    URL = "url"
+    CHOICE = "choice"
+    ZONE = "zone"
+    FLAG = "flag"  # options only: present or not
+
+
+class Permission(StrEnum):
+    ANYONE = "anyone"
+    MAINTAINER = "maintainer"
+
+
+class Visibility(StrEnum):
+    PRIVATE = "private"  # to the asker alone; --public may share it when the spec allows
+    PUBLIC = "public"  # in the channel
+
+
+# Discord caps option strings at 6,000 characters; we bound every text argument far below.
+DEFAULT_TEXT_MAX = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """A positional argument, or (in `options`) a `--name value` / `--flag` option."""
+
+    name: str
+    type: ArgType
+    help: str
+    required: bool = True
+    rest: bool = False
+    choices: tuple[str, ...] = ()
+    max_length: int = DEFAULT_TEXT_MAX
+    min_value: int | None = None
+    max_value: int | None = None
+
+
+Handler = Callable[["Context"], Awaitable["Reply | Message"]]
+Preview = Callable[["Context"], Awaitable["Message"]]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One invocable command: `/hero nominate`, `/meeting agenda add`, `/survey list`."""
+
+    command: str
+    path: tuple[str, ...]
+    summary: str
+    example: str
+    handler: Handler
+    args: tuple[Arg, ...] = ()
+    options: tuple[Arg, ...] = ()
+    permission: Permission = Permission.ANYONE
+    visibility: Visibility = Visibility.PRIVATE
+    allow_public: bool = False
+    confirm: Preview | None = None
+    # Maintainer commands that change something are written to the audit log.
+    audited: bool = True
+
+    @property
+    def name(self) -> str:
+        return " ".join((self.command, *self.path))
+
+    @property
+    def usage(self) -> str:
+        parts = [f"/{self.name}"]
+        for a in self.args:
+            label = f"<{a.name}>" if a.type is not ArgType.TEXT or not a.rest else f"<{a.name}…>"
+            parts.append(label if a.required else f"[{label}]")
+        for o in self.options:
+            parts.append(f"[--{o.name}]" if o.type is ArgType.FLAG else f"[--{o.name} …]")
+        return " ".join(parts)
+
+    def option(self, name: str) -> Arg | None:
+        return next((o for o in self.all_options if o.name == name), None)
+
+    @property
+    def all_options(self) -> tuple[Arg, ...]:
+        extra: list[Arg] = []
+        if self.confirm is not None:
+            extra.append(Arg("yes", ArgType.FLAG, "skip the confirmation step", required=False))
+        if self.allow_public:
+            extra.append(Arg("public", ArgType.FLAG, "share the answer in the channel", False))
+        return self.options + tuple(extra)
+
+
+@dataclass(slots=True)
+class CommandGroup:
+    """A top-level slash command (`/meeting`) and its subcommands.
+
+    `default` names the subcommand used when the text begins with no subcommand word
+    (`/survey` lists, `/announce <text>` posts); Discord needs the explicit form.
+    """
+
+    name: str
+    description: str
+    default: tuple[str, ...] | None = None
+    specs: dict[tuple[str, ...], CommandSpec] = field(default_factory=dict)
+
+    def words(self) -> set[str]:
+        return {path[0] for path in self.specs if path}
+
+
+class Registry:
+    """Command groups and button-action handlers, registered by features at start."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, CommandGroup] = {}
+        self.actions: dict[str, ActionSpec] = {}
+
+    def group(self, name: str, description: str, default: tuple[str, ...] | None = None) -> None:
+        if name in self.groups:
+            raise ValueError(f"command group {name} registered twice")
+        self.groups[name] = CommandGroup(name, description, default)
+
+    def add(self, spec: CommandSpec) -> CommandSpec:
+        group = self.groups[spec.command]
+        if spec.path in group.specs:
+            raise ValueError(f"/{spec.name} registered twice")
+        rests = [a for a in spec.args if a.rest]
+        if rests and spec.args[-1] is not rests[0]:
+            raise ValueError(f"/{spec.name}: only the last argument may take the rest")
+        group.specs[spec.path] = spec
+        return spec
+
+    def command(self, command: str, *path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        """Decorator form of `add`."""
+
+        def register(handler: Handler) -> Handler:
+            self.add(CommandSpec(command, tuple(path), handler=handler, **kwargs))
+            return handler
+
+        return register
+
+    def action(self, prefix: str, handler: ActionHandler, permission: Permission) -> None:
+        """Buttons whose action id starts with `prefix:` are routed to `handler`."""
+        if prefix in self.actions:
+            raise ValueError(f"action {prefix} registered twice")
+        self.actions[prefix] = ActionSpec(prefix, handler, permission)
+
+    def specs(self) -> Iterator[CommandSpec]:
+        for group in self.groups.values():
+            yield from group.specs.values()
+
+    def find(self, command: str, path: tuple[str, ...]) -> CommandSpec | None:
+        group = self.groups.get(command)
+        return group.specs.get(path) if group else None
+
+
+ActionHandler = Callable[["Context", str], Awaitable["Reply | Message"]]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    prefix: str
+    handler: ActionHandler
+    permission: Permission

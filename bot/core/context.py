@@ -1,0 +1,81 @@
+"""The context a handler runs in: who asked, where, the typed arguments and one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.invocation import Actor, MemberRef, Place
+from bot.core.permissions import is_maintainer
+from bot.core.services import Services
+from bot.store.members import ensure_member
+from bot.store.models import AuditEntry, Member
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.core.commands import CommandSpec
+
+
+@dataclass(slots=True)
+class Context:
+    services: Services
+    actor: Actor
+    place: Place
+    session: AsyncSession
+    member: Member
+    now: datetime
+    spec: CommandSpec | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    confirmed: bool = False
+    public: bool = False
+    _audited: bool = False
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def community_id(self) -> int:
+        return self.services.community_id
+
+    @property
+    def zone(self) -> str:
+        """The asker's zone if they set one, else the community's."""
+        return self.member.timezone or self.settings.community.timezone
+
+    @property
+    def is_maintainer(self) -> bool:
+        return is_maintainer(self.actor, self.settings)
+
+    def label(self, name: str) -> str:
+        """A command name as the asker types it on their platform."""
+        return self.services.command_label(self.actor.platform, name)
+
+    async def member_for(self, ref: MemberRef) -> Member:
+        return await ensure_member(self.session, self.community_id, ref, self.now)
+
+    def audit(self, action: str, detail: str = "", outcome: str = "ok") -> None:
+        """Record a maintainer action in this transaction (so it exists only if the action does)."""
+        self._audited = True
+        self.session.add(
+            AuditEntry(
+                community_id=self.community_id,
+                at=self.now,
+                member_id=self.member.id,
+                platform=str(self.actor.platform),
+                actor_name=self.actor.display_name or self.actor.user_id,
+                action=action[:100],
+                detail=detail[:2000],
+                place=_place_label(self.place),
+                outcome=outcome,
+            )
+        )
+
+
+def _place_label(place: Place) -> str | None:
+    if place.is_dm:
+        return "direct message"
+    return place.channel_id

@@ -1,0 +1,43 @@
+"""What handlers may use: settings, the database, the clock, the URL checker, deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.core.commands import Registry
+from bot.core.invocation import Platform
+from bot.core.urls import UrlChecker
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.scheduling.kinds import KindRegistry
+    from bot.store.db import Database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    registry: Registry
+    kinds: KindRegistry
+    community_id: int
+    # Platforms this process serves; deliveries to others are left for the process that does.
+    platforms: frozenset[Platform]
+    urls: UrlChecker = field(default_factory=UrlChecker)
+    clock: Callable[[], datetime] = utc_now
+    # Asks the timer to look at deliveries now (after a command created some that are due).
+    wake: Callable[[], None] = lambda: None
+
+    def command_label(self, platform: Platform, name: str) -> str:
+        """`/hero nominate` as people type it on `platform` (Slack commands can be renamed)."""
+        head, _, rest = name.partition(" ")
+        if platform is Platform.SLACK:
+            head = self.settings.slack.commands.get(head, head)
+        return f"/{head} {rest}".rstrip()

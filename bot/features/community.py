@@ -1,0 +1,132 @@
+"""`/communitybot`: help, the asker's time zone, and the maintainers' audit log."""
+
+from __future__ import annotations
+
+from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
+from bot.core.context import Context
+from bot.core.message import (
+    Bullets,
+    Heading,
+    Inline,
+    Message,
+    Strong,
+    Text,
+    Time,
+    bullets,
+    message,
+    para,
+)
+from bot.features.base import Feature
+from bot.scheduling.kinds import KindRegistry
+from bot.store import audit as audit_store
+from bot.store.members import set_timezone
+
+GROUP = "communitybot"
+
+
+async def help_command(ctx: Context) -> Message:
+    registry = ctx.services.registry
+    blocks: list[Heading | Bullets] = []
+    for group in registry.groups.values():
+        items: list[list[Inline | str]] = []
+        for spec in group.specs.values():
+            who = " (maintainers)" if spec.permission is Permission.MAINTAINER else ""
+            items.append(
+                [
+                    Strong(ctx.label(spec.name)),
+                    f" — {spec.summary}{who}. Example: ",
+                    Text(_example(ctx, spec)),
+                ]
+            )
+        blocks += [
+            Heading(f"/{ctx.label(group.name).lstrip('/')} — {group.description}"),
+            bullets(items),
+        ]
+    return message(*blocks)
+
+
+def _example(ctx: Context, spec: CommandSpec) -> str:
+    head, _, rest = spec.example.lstrip("/").partition(" ")
+    return f"{ctx.label(head)} {rest}".rstrip()
+
+
+async def timezone_command(ctx: Context) -> Message:
+    zone = ctx.args["zone"]
+    if zone is None:
+        current = ctx.member.timezone
+        if current is None:
+            return Message.text(
+                "You have not set a time zone; I use the community's, "
+                f"{ctx.settings.community.timezone}. "
+                f"Set yours with {ctx.label('communitybot timezone')} Europe/Berlin."
+            )
+        return Message.text(f"Your time zone is {current}.")
+    await set_timezone(ctx.session, ctx.member.id, zone)
+    return Message.text(f"Your time zone is now {zone}: it is ", Time(ctx.now, zone), " for you.")
+
+
+async def audit_command(ctx: Context) -> Message:
+    limit = ctx.args["count"] or 20
+    rows = await audit_store.recent(ctx.session, ctx.community_id, limit)
+    if not rows:
+        return Message.text("The audit log is empty.")
+    items = [
+        [
+            Time(r.at, ctx.zone),
+            f" — {r.actor_name} ({r.platform}) ",
+            Strong(r.action),
+            f"{': ' + r.detail if r.detail else ''}{' in ' + r.place if r.place else ''}",
+            "" if r.outcome == "ok" else f" [{r.outcome}]",
+        ]
+        for r in rows
+    ]
+    return message(para(f"The last {len(rows)} maintainer actions, newest first:"), bullets(items))
+
+
+def register(registry: Registry, kinds: KindRegistry) -> None:
+    del kinds
+    registry.group(GROUP, "help, your time zone, the audit log")
+    registry.add(
+        CommandSpec(
+            GROUP,
+            ("help",),
+            "every command with a one-line description and an example",
+            "/communitybot help",
+            help_command,
+            audited=False,
+        )
+    )
+    registry.add(
+        CommandSpec(
+            GROUP,
+            ("timezone",),
+            "set the time zone used for the times you type and read",
+            "/communitybot timezone Europe/Berlin",
+            timezone_command,
+            args=(Arg("zone", ArgType.ZONE, "an IANA time zone", required=False),),
+        )
+    )
+    registry.add(
+        CommandSpec(
+            GROUP,
+            ("audit",),
+            "the last N maintainer actions (who, what, where, when)",
+            "/communitybot audit 20",
+            audit_command,
+            permission=Permission.MAINTAINER,
+            audited=False,
+            args=(
+                Arg(
+                    "count",
+                    ArgType.INT,
+                    "how many entries",
+                    required=False,
+                    min_value=1,
+                    max_value=100,
+                ),
+            ),
+        )
+    )
+
+
+FEATURE = Feature("community", register)

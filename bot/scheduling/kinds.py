@@ -1,0 +1,61 @@
+"""Kinds of scheduled message: how to render one when it is sent, and how late is too late."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.message import Message
+from bot.scheduling.targets import Target
+
+if TYPE_CHECKING:
+    from bot.core.services import Services
+    from bot.store.models import Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class SendContext:
+    services: Services
+    session: AsyncSession
+    now: datetime
+    target: Target
+    # How long after its due time this is being sent.
+    lateness: timedelta
+
+    @property
+    def late(self) -> bool:
+        return self.lateness > timedelta(minutes=5)
+
+
+# Rendering happens at send time, so an edited meeting or announcement goes out as it is now.
+# Returning None skips the delivery (its subject was cancelled or no longer applies).
+Render = Callable[[SendContext, "Delivery"], Awaitable[Message | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryKind:
+    name: str
+    render: Render
+    # Past this lateness the delivery is skipped (a "starts in 1 hour" reminder after the
+    # start is noise). None: it still goes out, however late; render may say it is late.
+    max_lateness: timedelta | None = None
+
+
+class KindRegistry:
+    def __init__(self) -> None:
+        self._kinds: dict[str, DeliveryKind] = {}
+
+    def add(self, kind: DeliveryKind) -> None:
+        if kind.name in self._kinds:
+            raise ValueError(f"delivery kind {kind.name} registered twice")
+        self._kinds[kind.name] = kind
+
+    def get(self, name: str) -> DeliveryKind | None:
+        return self._kinds.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds

@@ -1,0 +1,33 @@
+"""Platform event and interaction ids seen, so a redelivered one has a single effect."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import InboundEvent
+from bot.store.upsert import insert_ignore
+
+# Slack retries for about an hour at most; Discord redeliveries come within minutes.
+KEEP_FOR = timedelta(days=2)
+
+
+async def first_delivery(
+    session: AsyncSession, platform: str, event_id: str, now: datetime
+) -> bool:
+    """True the first time (platform, event_id) is seen; False for every redelivery."""
+    return await insert_ignore(
+        session,
+        InboundEvent.__table__,  # type: ignore[arg-type]
+        {"platform": platform, "event_id": event_id[:128], "received_at": now},
+        ("platform", "event_id"),
+    )
+
+
+async def prune(session: AsyncSession, now: datetime) -> int:
+    result = await session.execute(
+        delete(InboundEvent).where(InboundEvent.received_at < now - KEEP_FOR)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]

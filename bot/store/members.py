@@ -1,0 +1,77 @@
+"""The community row, and members: created on first sight, keyed by (platform, user id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.invocation import MemberRef
+from bot.store.models import Community, Member, Person
+
+DEFAULT_COMMUNITY_KEY = "default"
+
+
+async def ensure_community(
+    session: AsyncSession, name: str, timezone: str, now: datetime
+) -> Community:
+    """The deployment's community, created or updated from config."""
+    row = await session.scalar(select(Community).where(Community.key == DEFAULT_COMMUNITY_KEY))
+    if row is None:
+        row = Community(key=DEFAULT_COMMUNITY_KEY, name=name, timezone=timezone, created_at=now)
+        session.add(row)
+        await session.flush()
+    else:
+        row.name, row.timezone = name, timezone
+    return row
+
+
+async def ensure_member(
+    session: AsyncSession, community_id: int, ref: MemberRef, now: datetime, *, acting: bool = False
+) -> Member:
+    """The member row for `ref`, created with its own person on first sight.
+
+    `acting` marks that they used the bot themselves (only such members get personal nudges).
+    """
+    query = select(Member).where(
+        Member.community_id == community_id,
+        Member.platform == str(ref.platform),
+        Member.platform_user_id == ref.user_id,
+    )
+    row = await session.scalar(query)
+    if row is None:
+        try:
+            async with session.begin_nested():
+                person = Person(community_id=community_id, created_at=now)
+                session.add(person)
+                await session.flush()
+                row = Member(
+                    community_id=community_id,
+                    person_id=person.id,
+                    platform=str(ref.platform),
+                    platform_user_id=ref.user_id,
+                    display_name=ref.display_name[:200],
+                    is_bot=ref.is_bot,
+                    known=acting,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                )
+                session.add(row)
+                await session.flush()
+            return row
+        except IntegrityError:
+            # Another request created them a moment ago.
+            row = await session.scalar(query)
+            assert row is not None
+    if ref.display_name and row.display_name != ref.display_name[:200]:
+        row.display_name = ref.display_name[:200]
+    if acting:
+        row.known = True
+        row.last_seen_at = now
+    return row
+
+
+async def set_timezone(session: AsyncSession, member_id: int, zone: str | None) -> None:
+    await session.execute(update(Member).where(Member.id == member_id).values(timezone=zone))

@@ -1,0 +1,9 @@
+"""Imports every module that defines tables, so Base.metadata holds the whole schema.
+
+Alembic's env and the schema test import this; a feature adds its module here.
+"""
+
+from bot.store import models
+from bot.store.models import Base
+
+__all__ = ["Base", "models"]
