@@ -1,0 +1,101 @@
+"""Rendering the neutral Message for Discord: escaping, times, pings and splitting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.adapters.discord_render import MAX_CONTENT, escape, render
+from bot.core.invocation import MemberRef, Platform
+from bot.core.message import (
+    Button,
+    Code,
+    Heading,
+    Link,
+    Mention,
+    Message,
+    Strong,
+    Time,
+    bullets,
+    message,
+    para,
+    quote,
+)
+from tests.fakes.discord_payloads import pings
+
+
+def test_times_show_in_each_readers_zone_with_relative() -> None:
+    at = datetime(2021, 9, 30, 16, 0, tzinfo=UTC)
+    (out,) = render(Message.text("Next: ", Time(at, "America/Los_Angeles")))
+    assert out.content == "Next: <t:1633017600:F> (<t:1633017600:R>)"
+
+
+def test_user_text_cannot_ping_or_format() -> None:
+    typed = "@everyone <@123> <@&456> <#789> <t:1:F> **bold** # heading\n> quote"
+    (out,) = render(message(quote(typed), para("by ", Strong("mo"))))
+    assert "@everyone" not in out.content.replace("@\u200beveryone", "")
+    assert "<@" not in out.content.replace("\\<@", "")
+    assert "<t:" not in out.content.replace("\\<t:", "")
+    assert "**bold**" not in out.content
+    assert out.allowed_mentions.to_dict() == {"parse": [], "users": [], "roles": []}
+
+
+@given(st.text(max_size=300))
+def test_escaped_text_never_pings_whatever_the_mentions_rules(text: str) -> None:
+    escaped = escape(text)
+    # Even with Discord's most permissive rules, escaped text pings nobody.
+    assert pings(escaped, None) == {"users": [], "roles": [], "everyone": False}
+
+
+def test_only_a_mention_of_a_discord_member_and_the_ping_role_are_live() -> None:
+    olu = MemberRef(Platform.DISCORD, "111", "olu")
+    someone = MemberRef(Platform.SLACK, "U1", "sam")
+    msg = Message.text("Hero: ", Mention(olu), " and ", Mention(someone))
+    (quiet,) = render(msg, ping_role=999)
+    assert quiet.content == "Hero: <@111> and @sam"
+    assert quiet.allowed_mentions.to_dict()["users"] == [111]
+    assert quiet.allowed_mentions.to_dict()["roles"] == []
+    loud_msg = Message(msg.blocks, ping=True)
+    (loud,) = render(loud_msg, ping_role=999)
+    assert loud.content.startswith("<@&999>")
+    rules = loud.allowed_mentions.to_dict()
+    assert rules["parse"] == [] and rules["roles"] == [999]
+    (no_role,) = render(loud_msg, ping_role=None)
+    assert "<@&" not in no_role.content
+
+
+def test_blocks_render_as_markdown() -> None:
+    msg = message(
+        Heading("Meetings"),
+        bullets([["a ", Code("x`y")], [Link("https://example.org/a b", "the (link)")]]),
+    )
+    (out,) = render(msg)
+    assert out.content == ("### Meetings\n\n- a `xʹy`\n- [the (link)](<https://example.org/a%20b>)")
+
+
+def test_long_output_is_split_within_limits_and_buttons_go_last() -> None:
+    rows = [[f"item {i} " + "word " * 30] for i in range(200)]
+    msg = message(Heading("Many"), bullets(rows)).plus(actions=[Button("x:confirm", "Confirm")])
+    out = render(msg)
+    assert len(out) > 1
+    assert all(0 < len(r.content) <= MAX_CONTENT for r in out)
+    assert [bool(r.buttons) for r in out] == [False] * (len(out) - 1) + [True]
+    joined = "\n".join(r.content for r in out)
+    for i in range(200):
+        assert f"item {i} " in joined
+
+
+def test_an_unbroken_run_is_hard_split() -> None:
+    out = render(Message.text("x" * 5000))
+    assert [len(r.content) for r in out] == [2000, 2000, 1000]
+
+
+def test_button_view_keeps_action_ids() -> None:
+    (out,) = render(Message.text("Preview").plus(actions=[Button("announce:confirm:1", "Post")]))
+    view = out.view()
+    assert view is not None
+    assert [c["custom_id"] for row in view.to_components() for c in row["components"]] == [
+        "announce:confirm:1"
+    ]
