@@ -1,0 +1,128 @@
+"""Planning the reminder ladder and the call for agenda items."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.features.meetings.errors import ScheduleError
+from bot.features.meetings.ladder import (
+    DEFAULT_LADDER,
+    PostKind,
+    Step,
+    parse_ladder,
+    parse_step,
+    plan_posts,
+)
+from bot.features.meetings.recurrence import make_series
+
+LADDER = parse_ladder(DEFAULT_LADDER)
+AGENDA = parse_step("3d")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def monthly():
+    return make_series(
+        local_start=datetime(2026, 1, 29, 9),
+        zone="America/Los_Angeles",
+        duration=timedelta(hours=1),
+        rrule="FREQ=MONTHLY;BYDAY=-1TH",
+    )
+
+
+def test_steps_parse_and_sort_earliest_first() -> None:
+    assert parse_ladder(["1h", "0m", "7d", "1d", "60m"]) == (
+        Step(timedelta(days=7), "7d"),
+        Step(timedelta(days=1), "1d"),
+        Step(timedelta(minutes=60), "60m"),  # 1h and 60m are the same rung; one is kept
+        Step(timedelta(0), "0m"),
+    )
+    assert parse_step(" 2W ") == Step(timedelta(weeks=2), "2w")
+
+
+@pytest.mark.parametrize("bad", ["", "7", "d", "-1d", "1y", "1.5h", "5w", "9999999m"])
+def test_bad_steps_are_refused_with_an_example(bad: str) -> None:
+    with pytest.raises(ScheduleError):
+        parse_step(bad)
+
+
+def test_the_next_two_occurrences_get_the_whole_ladder_and_the_agenda_call() -> None:
+    now = utc("2026-01-01T00:00")
+    posts = plan_posts(monthly(), LADDER, AGENDA, now)
+    # 29 Jan and 26 Feb, four rungs and one agenda call each.
+    assert [(p.occurrence.key, p.kind, p.step.label, p.due_at) for p in posts[:5]] == [
+        ("2026-01-29", PostKind.REMINDER, "7d", utc("2026-01-22T17:00")),
+        ("2026-01-29", PostKind.AGENDA_CALL, "3d", utc("2026-01-26T17:00")),
+        ("2026-01-29", PostKind.REMINDER, "1d", utc("2026-01-28T17:00")),
+        ("2026-01-29", PostKind.REMINDER, "1h", utc("2026-01-29T16:00")),
+        ("2026-01-29", PostKind.REMINDER, "0m", utc("2026-01-29T17:00")),
+    ]
+    assert len(posts) == 10
+    assert posts[0].occurrence_ref == "2026-01-29/7d/20260129T1700Z"
+
+
+def test_posts_whose_time_has_passed_are_not_planned() -> None:
+    now = utc("2026-01-29T16:30")  # after the 1h reminder, before the start
+    posts = [
+        p for p in plan_posts(monthly(), LADDER, None, now) if p.occurrence.key == "2026-01-29"
+    ]
+    assert [p.step.label for p in posts] == ["0m"]
+
+
+def test_a_dst_change_inside_the_ladder_keeps_exact_spans() -> None:
+    # Thursday 12 March 2026 09:00 PDT; clocks changed on Sunday 8 March. "7d before" is
+    # exactly 168 hours, so it lands at 08:00 PST on 5 March, not at 09:00 local.
+    weekly = make_series(
+        local_start=datetime(2026, 3, 5, 9),
+        zone="America/Los_Angeles",
+        duration=timedelta(hours=1),
+        rrule="FREQ=WEEKLY;BYDAY=TH",
+    )
+    posts = plan_posts(weekly, LADDER, None, utc("2026-03-01T00:00"))
+    twelfth = {p.step.label: p.due_at for p in posts if p.occurrence.key == "2026-03-12"}
+    assert twelfth["0m"] == utc("2026-03-12T16:00")
+    assert twelfth["7d"] == utc("2026-03-05T16:00") == twelfth["0m"] - timedelta(days=7)
+
+
+def test_moves_rename_posts_and_skips_remove_them() -> None:
+    now = utc("2026-01-01T00:00")
+    series = (
+        monthly().with_skip(date(2026, 1, 29)).with_move(date(2026, 2, 26), utc("2026-02-27T18:00"))
+    )
+    posts = plan_posts(series, LADDER, None, now)
+    keys = {p.occurrence.key for p in posts}
+    assert "2026-01-29" not in keys
+    feb = [p for p in posts if p.occurrence.key == "2026-02-26"]
+    assert {p.occurrence_ref for p in feb} == {
+        f"2026-02-26/{label}/20260227T1800Z" for label in ("7d", "1d", "1h", "0m")
+    }
+    assert min(p.due_at for p in feb) == utc("2026-02-20T18:00")
+
+
+def test_a_daily_meeting_plans_every_occurrence_within_the_ladder_reach() -> None:
+    daily = make_series(
+        local_start=datetime(2026, 1, 1, 9),
+        zone="UTC",
+        duration=timedelta(minutes=15),
+        rrule="FREQ=DAILY",
+    )
+    posts = plan_posts(daily, LADDER, None, utc("2026-01-01T00:00"))
+    keys = sorted({p.occurrence.key for p in posts})
+    assert keys[0] == "2026-01-01" and len(keys) >= 8
+    assert all(p.due_at >= utc("2026-01-01T00:00") for p in posts)
+
+
+def test_an_empty_ladder_plans_nothing_and_a_one_off_plans_once() -> None:
+    assert plan_posts(monthly(), (), None, utc("2026-01-01T00:00")) == []
+    once = make_series(
+        local_start=datetime(2026, 9, 30, 9),
+        zone="America/Los_Angeles",
+        duration=timedelta(hours=1),
+    )
+    posts = plan_posts(once, LADDER, AGENDA, utc("2026-09-01T00:00"))
+    assert len(posts) == 5
+    assert plan_posts(once, LADDER, AGENDA, utc("2026-10-01T00:00")) == []
