@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.core.invocation import Platform
 from bot.core.services import Services, utc_now
 from bot.core.urls import Resolver, UrlChecker, system_resolver
 from bot.features import FEATURES
+from bot.features.base import Feature
 from bot.scheduling.deliveries import NOTICE_KIND, DeliveryRunner, render_notice
 from bot.scheduling.kinds import DeliveryKind, KindRegistry
 from bot.scheduling.timer import DeliveryTimer
@@ -27,9 +29,9 @@ from bot.web.server import add_health_routes, add_metrics_route, serve
 log = logging.getLogger(__name__)
 
 
-def build_registries() -> tuple[Registry, KindRegistry]:
+def build_registries(features: Sequence[Feature] = FEATURES) -> tuple[Registry, KindRegistry]:
     registry, kinds = Registry(), KindRegistry()
-    for feature in FEATURES:
+    for feature in features:
         feature.register(registry, kinds)
     kinds.add(DeliveryKind(NOTICE_KIND, render_notice))
     return registry, kinds
@@ -52,6 +54,7 @@ class App:
         resolver: Resolver = system_resolver,
         clock: Any = utc_now,
         timer: bool = True,
+        extra_features: Sequence[Feature] = (),
     ) -> None:
         self.settings = settings
         self.console_user = console_user
@@ -61,7 +64,9 @@ class App:
         self.clock = clock
         self.use_timer = timer
         self.db = Database(settings.database_url)
-        self.registry, self.kinds = build_registries()
+        # Tests add features of their own (e.g. a command that exists only to test confirmation).
+        self.features = (*FEATURES, *extra_features)
+        self.registry, self.kinds = build_registries(self.features)
         self.adapters: dict[Platform, Adapter] = {}
         self.web = web.Application()
         self.http_port: int | None = None
@@ -103,7 +108,7 @@ class App:
                 urls=UrlChecker(self.resolver),
                 clock=self.clock,
             )
-            for feature in FEATURES:
+            for feature in self.features:
                 if feature.on_start is not None:
                     await feature.on_start(self.services)
         self.dispatcher = Dispatcher(self.services)
@@ -112,7 +117,7 @@ class App:
         if self.use_timer:
             self.timer = DeliveryTimer(self.runner, self.clock)
             self.services.wake = self.timer.wake
-        for feature in FEATURES:
+        for feature in self.features:
             if feature.routes is not None:
                 feature.routes(self.web, self.services)
         add_health_routes(self.web, self.db.ping, self.ready)

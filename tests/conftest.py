@@ -1,0 +1,82 @@
+"""Fixtures shared by every test: settings on a temporary SQLite file, PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings, database_url_from, parse_file_config
+
+PG_ENV = "COMMUNITYBOT_TEST_POSTGRES_URL"
+
+# Bolt silently switches to OAuth when these are set; nothing of the caller's may leak in.
+for _key in list(os.environ):
+    if _key.startswith(("SLACK_", "DISCORD_", "COMMUNITYBOT_")) and _key != PG_ENV:
+        del os.environ[_key]
+
+
+def make_settings(db_url: str, file: Mapping[str, Any] | None = None, **env: Any) -> Settings:
+    """Settings as load_settings would build them, without reading the environment."""
+    return Settings(file=parse_file_config(file or {}), database_url=db_url, **env)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+
+
+@pytest.fixture
+def settings_for(sqlite_url: str) -> Callable[..., Settings]:
+    def build(file: Mapping[str, Any] | None = None, **env: Any) -> Settings:
+        return make_settings(sqlite_url, file, **env)
+
+    return build
+
+
+@asynccontextmanager
+async def pg_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; skips the test when none is configured."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url_from(base))
+    name = f"cbtest_{secrets.token_hex(6)}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    async with pg_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_db_url(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[str]:
+    """Runs a test on SQLite and on PostgreSQL (skipped with a reason when PostgreSQL is absent)."""
+    if request.param == "sqlite":
+        yield sqlite_url
+        return
+    async with pg_database() as url:
+        yield url

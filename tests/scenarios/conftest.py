@@ -1,0 +1,83 @@
+"""The `bot` fixture: one scenario, run once per adapter driver.
+
+Adapter issues add their driver factory to DRIVERS (same signature as console_driver).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.core.commands import CommandSpec, Registry
+from bot.core.context import Context
+from bot.core.message import Message, para, quote
+from bot.features.base import Feature
+from bot.scheduling.kinds import KindRegistry
+from tests.scenarios.driver import SCENARIO_CONFIG
+from tests.scenarios.driver_console import console_driver
+
+DRIVERS: dict[str, Callable[..., Any]] = {"console": console_driver}
+for _name, _module in (("slack", "tests.scenarios.driver_slack"), ("discord", "tests.scenarios.driver_discord")):
+    try:
+        DRIVERS[_name] = importlib.import_module(_module).DRIVER
+    except ModuleNotFoundError:
+        pass
+
+# Hostnames the scenarios use, as a fake DNS: nothing here ever leaves the machine.
+FAKE_DNS = {
+    "example.org": ["93.184.215.14"],
+    "internal.example": ["10.1.2.3"],
+    "metadata.example": ["169.254.169.254"],
+}
+
+
+async def fake_resolver(host: str) -> list[str]:
+    return FAKE_DNS.get(host.lower(), [])
+
+
+# A command that exists only in tests, to exercise the confirmation flow on every adapter.
+ECHO_POSTS: list[str] = []
+
+
+async def _echo_preview(ctx: Context) -> Message:
+    return Message((para("This would echo:"), quote(ctx.args["text"])))
+
+
+async def _echo(ctx: Context) -> Message:
+    ECHO_POSTS.append(ctx.args["text"])
+    return Message.text(f"Echoed: {ctx.args['text']}")
+
+
+def _register_testing(registry: Registry, kinds: KindRegistry) -> None:
+    del kinds
+    from bot.core.commands import Arg, ArgType, Permission
+
+    registry.group("testing", "commands that exist only in tests")
+    registry.add(
+        CommandSpec(
+            "testing",
+            ("echo",),
+            "echo text after a confirmation",
+            "/testing echo hello",
+            _echo,
+            args=(Arg("text", ArgType.TEXT, "what to echo", rest=True),),
+            permission=Permission.MAINTAINER,
+            confirm=_echo_preview,
+        )
+    )
+
+
+TESTING = Feature("testing", _register_testing)
+
+
+@pytest.fixture(params=sorted(DRIVERS))
+async def bot(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    ECHO_POSTS.clear()
+    factory = DRIVERS[request.param]
+    config = getattr(request, "param_config", None) or SCENARIO_CONFIG
+    async with factory(tmp_path, config, resolver=fake_resolver, extra_features=(TESTING,)) as driver:
+        yield driver
