@@ -112,6 +112,7 @@ class Rendered:
     allowed_mentions: discord.AllowedMentions
 
     def view(self) -> discord.ui.View | None:
+        """The buttons as a View that discord.py does not keep: presses reach the core instead."""
         if not self.buttons:
             return None
         view = discord.ui.View(timeout=None)
@@ -123,6 +124,9 @@ class Rendered:
                     style=_STYLES[button.style],
                 )
             )
+        # A stopped view is sent but never stored, so no memory grows per message and a
+        # press after a restart (or on another replica) is routed the same way.
+        view.stop()
         return view
 
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from bot.core.context import Context
     from bot.core.message import Message
     from bot.core.replies import Reply
+    from bot.core.services import Services
 
 
 class ArgType(StrEnum):
@@ -130,6 +131,7 @@ class Registry:
     def __init__(self) -> None:
         self.groups: dict[str, CommandGroup] = {}
         self.actions: dict[str, ActionSpec] = {}
+        self.completers: dict[ArgType, Completer] = {}
 
     def group(self, name: str, description: str, default: tuple[str, ...] | None = None) -> None:
         if name in self.groups:
@@ -161,6 +163,10 @@ class Registry:
             raise ValueError(f"action {prefix} registered twice")
         self.actions[prefix] = ActionSpec(prefix, handler, permission)
 
+    def completer(self, kind: ArgType, suggest: Completer) -> None:
+        """Suggestions for arguments of `kind` as people type them (Discord autocomplete)."""
+        self.completers[kind] = suggest
+
     def specs(self) -> Iterator[CommandSpec]:
         for group in self.groups.values():
             yield from group.specs.values()
@@ -171,6 +177,8 @@ class Registry:
 
 
 ActionHandler = Callable[["Context", str], Awaitable["Reply | Message"]]
+# (services, what was typed so far) -> values to offer, best first.
+Completer = Callable[["Services", str], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True, slots=True)
