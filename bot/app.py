@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -10,9 +11,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.adapters.base import Adapter
+from bot.channel_check import check_channels
 from bot.config import Settings
 from bot.core.commands import Registry
-from bot.core.dispatch import Dispatcher
+from bot.core.gate import GatedDispatcher
 from bot.core.invocation import Platform
 from bot.core.services import Services, utc_now
 from bot.core.urls import Resolver, UrlChecker, system_resolver
@@ -27,6 +29,10 @@ from bot.store.migrate import upgrade
 from bot.web.server import add_health_routes, add_metrics_route, serve
 
 log = logging.getLogger(__name__)
+
+# A stop (SIGTERM) finishes the work in progress within this many seconds, then exits
+# anyway; Kubernetes' default terminationGracePeriodSeconds (30) leaves room for it.
+STOP_GRACE = 20.0
 
 
 def build_registries(features: Sequence[Feature] = FEATURES) -> tuple[Registry, KindRegistry]:
@@ -70,9 +76,12 @@ class App:
         self.adapters: dict[Platform, Adapter] = {}
         self.web = web.Application()
         self.http_port: int | None = None
+        self.metrics_port: int | None = None
+        self.stopping = False
+        self.channel_warnings: list[str] = []
         self._runners: list[web.AppRunner] = []
         self.services: Services
-        self.dispatcher: Dispatcher
+        self.dispatcher: GatedDispatcher
         self.runner: DeliveryRunner
         self.timer: DeliveryTimer | None = None
 
@@ -111,7 +120,7 @@ class App:
             for feature in self.features:
                 if feature.on_start is not None:
                     await feature.on_start(self.services)
-        self.dispatcher = Dispatcher(self.services)
+        self.dispatcher = GatedDispatcher(self.services)
         self._build_adapters()
         self.runner = DeliveryRunner(self.services, self.adapters)
         if self.use_timer:
@@ -143,7 +152,10 @@ class App:
             )
 
     async def ready(self) -> bool:
-        return all(a.connected for a in self.adapters.values()) and bool(self.adapters)
+        """/readyz: every configured platform connected, and not stopping."""
+        if self.stopping or not self.adapters:
+            return False
+        return all(a.connected for a in self.adapters.values())
 
     async def start(self) -> None:
         await self.prepare()
@@ -156,25 +168,56 @@ class App:
             if self.settings.metrics_port is not None:
                 metrics_app = web.Application()
                 add_metrics_route(metrics_app)
-                runner, port = await serve(
+                runner, self.metrics_port = await serve(
                     metrics_app, self.settings.http_host, self.settings.metrics_port
                 )
                 self._runners.append(runner)
-                log.info("metrics on %s:%s", self.settings.http_host, port)
+                log.info("metrics on %s:%s", self.settings.http_host, self.metrics_port)
         for adapter in self.adapters.values():
             await adapter.start()
+        self.channel_warnings = await check_channels(self.settings, self.adapters)
         if self.timer is not None:
             self.timer.start()
 
     async def run_due(self, now: datetime | None = None) -> int:
         return await self.runner.run_due(now or self.clock())
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop taking commands, finish work in progress, release delivery claims, disconnect.
+
+        Bounded by `grace` seconds (plus the HTTP server's own shutdown timeout); safe to call
+        on an App whose start failed part-way.
+        """
+        self.stopping = True  # /readyz answers 503 from here on
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+
+        def left() -> float:
+            return max(deadline - loop.time(), 0.1)
+
+        if hasattr(self, "dispatcher"):
+            # New commands get "restarting"; those already running finish and answer.
+            gate = self.dispatcher.gate
+            gate.close()
+            try:
+                await asyncio.wait_for(gate.idle(), left())
+            except TimeoutError:
+                log.warning("%d command(s) still running at stop", gate.in_progress)
         if self.timer is not None:
-            await self.timer.stop()
+            try:
+                await asyncio.wait_for(self.timer.stop(), left())
+            except TimeoutError:
+                log.warning("a delivery run was still going at stop; its claims are released")
+        if hasattr(self, "runner"):
+            try:
+                released = await self.runner.release_claims(self.clock())
+                if released:
+                    log.info("released %d delivery claim(s) for other replicas", released)
+            except Exception:
+                log.exception("could not release delivery claims; their leases will expire")
         for adapter in self.adapters.values():
             try:
-                await adapter.stop()
+                await asyncio.wait_for(adapter.stop(), left())
             except Exception:
                 log.exception("stopping %s failed", adapter.platform)
         for runner in self._runners:

@@ -122,7 +122,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problems:
         raise Refusal(f"{'; '.join(problems)}.")
     _setup_logging(settings)
+    import logging
+
     from bot.app import App
+
+    log = logging.getLogger("bot.run")
 
     async def main() -> None:
         app = App(settings)
@@ -130,11 +134,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        # A signal during start (a platform can take a minute to connect) stops it too.
+        starting = asyncio.create_task(_guard_schema(app.start()))
+        stopped = asyncio.create_task(stop.wait())
         try:
-            await _guard_schema(app.start())
-            await stop.wait()
+            await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()
+                log.info("communitybot is running")
+                await stopped
+            else:
+                starting.cancel()
+                await asyncio.gather(starting, return_exceptions=True)
+            log.info("stopping: finishing work in progress")
         finally:
+            stopped.cancel()
             await app.stop()
+        log.info("stopped")
 
     asyncio.run(main())
     return 0

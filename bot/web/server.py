@@ -13,9 +13,14 @@ from bot.metrics import REGISTRY
 log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[bool]]
+# How long a stopping server waits for requests in progress (a Slack command being
+# persisted before its ack) before it cancels them.
+SHUTDOWN_TIMEOUT = 10.0
 
 
 def add_health_routes(app: web.Application, healthy: Check, ready: Check) -> None:
+    """/healthz: this process serves HTTP and its database answers. /readyz: platforms connected."""
+
     async def healthz(_request: web.Request) -> web.Response:
         ok = await healthy()
         return web.json_response(
@@ -40,14 +45,18 @@ def add_metrics_route(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
 
 
-async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start serving; returns the runner and the port actually bound (port 0 picks one)."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+async def serve(
+    app: web.Application, host: str, port: int, *, shutdown_timeout: float = SHUTDOWN_TIMEOUT
+) -> tuple[web.AppRunner, int]:
+    """Start serving; returns the runner and the port actually bound (port 0 picks one).
+
+    `runner.cleanup()` stops listening first, then waits up to `shutdown_timeout` for
+    requests in progress, which is what a graceful stop needs.
+    """
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=shutdown_timeout
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    bound = port
-    server = site._server  # aiohttp keeps the asyncio Server here; it is how to learn port 0's pick
-    if server is not None and getattr(server, "sockets", None):
-        bound = server.sockets[0].getsockname()[1]
-    return runner, bound
+    return runner, site.port
