@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -31,9 +31,25 @@ class SendContext:
         return self.lateness > timedelta(minutes=5)
 
 
+@dataclass(frozen=True, slots=True)
+class EditPosted:
+    """What a render returns to replace a message posted earlier (`ref` from its delivery)."""
+
+    ref: str
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePosted:
+    """What a render returns to remove a message posted earlier."""
+
+    ref: str
+
+
 # Rendering happens at send time, so an edited meeting or announcement goes out as it is now.
-# Returning None skips the delivery (its subject was cancelled or no longer applies).
-Render = Callable[[SendContext, "Delivery"], Awaitable[Message | None]]
+# Returning None skips the delivery (its subject was cancelled or no longer applies); a
+# Message is posted; EditPosted / DeletePosted change an earlier post, with the same retries.
+Render = Callable[[SendContext, "Delivery"], Awaitable[Message | EditPosted | DeletePosted | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +75,9 @@ class KindRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._kinds
+
+    def names(self) -> frozenset[str]:
+        return frozenset(self._kinds)
+
+    def __iter__(self) -> Iterator[DeliveryKind]:
+        return iter(self._kinds.values())
