@@ -1,0 +1,164 @@
+"""The Hero calendar as deliveries: "nominations are open", "closing in N days", the close note.
+
+Planning is idempotent (`enqueue` ignores rows that exist), so it runs at start, after every
+hero command, and whenever one of these posts is sent — each cycle's posts plan the next
+cycle's, so a bot left alone for months keeps its calendar without a restart.
+Whether a post still applies is decided when it is sent: once a cycle's Hero is announced,
+its "closing" posts are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.invocation import Platform
+from bot.core.message import Code, Heading, Message, Strong, Time, message, para
+from bot.core.services import Services
+from bot.features.heroes.cycles import Cycle
+from bot.features.heroes.rules import calendar_cycle, named_cycle
+from bot.features.heroes.views import group_by_nominee
+from bot.scheduling.deliveries import Planned, enqueue
+from bot.scheduling.kinds import DeliveryKind, KindRegistry, SendContext
+from bot.scheduling.targets import Target, announce_targets, maintainer_target
+from bot.store import heroes as store
+from bot.store.models import Delivery
+
+SUBJECT = "heroes"
+OPEN_KIND = "hero_open"
+CLOSING_KIND = "hero_closing"
+CLOSED_KIND = "hero_closed"
+
+
+def maintainer_targets(services: Services) -> list[Target]:
+    settings = services.settings
+    platforms = set(services.platforms)
+    if settings.slack_configured:
+        platforms.add(Platform.SLACK)
+    if settings.discord_configured:
+        platforms.add(Platform.DISCORD)
+    found = (maintainer_target(settings, p) for p in sorted(platforms))
+    return [t for t in found if t is not None]
+
+
+def closing_reminder_at(cycle: Cycle, days: int) -> datetime | None:
+    """`days` local calendar days before nominations close (None if that is not after the start)."""
+    if days <= 0:
+        return None
+    local_close = cycle.closes_at.astimezone(ZoneInfo(cycle.zone))
+    due = (local_close - timedelta(days=days)).astimezone(UTC)
+    return due if due > cycle.start else None
+
+
+def planned_for(services: Services, cycle: Cycle) -> list[Planned]:
+    targets = announce_targets(services.settings, services.platforms)
+    out = [Planned(OPEN_KIND, SUBJECT, cycle.key, t, cycle.start) for t in targets]
+    due = closing_reminder_at(cycle, services.settings.file.heroes.closing_reminder_days)
+    if due is not None:
+        out += [Planned(CLOSING_KIND, SUBJECT, cycle.key, t, due) for t in targets]
+    out += [
+        Planned(CLOSED_KIND, SUBJECT, cycle.key, t, cycle.closes_at)
+        for t in maintainer_targets(services)
+    ]
+    return out
+
+
+async def plan(session: AsyncSession, services: Services, now: datetime) -> int:
+    """Make sure this cycle's and the next cycle's posts exist; returns how many were new."""
+    cycle = calendar_cycle(services.settings, now)
+    planned = planned_for(services, cycle) + planned_for(services, cycle.following())
+    return await enqueue(session, services.community_id, planned, now)
+
+
+async def on_start(services: Services) -> None:
+    async with services.db.session() as session:
+        await plan(session, services, services.clock())
+
+
+async def _roll_forward(ctx: SendContext, cycle: Cycle) -> None:
+    # A separate, short transaction before the render reads anything: on SQLite every
+    # transaction holds the write lock, so it must not overlap the render's own.
+    async with ctx.services.db.session() as session:
+        await enqueue(
+            session,
+            ctx.services.community_id,
+            planned_for(ctx.services, cycle.following()),
+            ctx.now,
+        )
+
+
+def _nominate_hint(ctx: SendContext) -> Code:
+    label = ctx.services.command_label(ctx.target.platform, "hero nominate")
+    return Code(f"{label} @name <why>")
+
+
+async def render_open(ctx: SendContext, row: Delivery) -> Message | None:
+    cycle = named_cycle(ctx.services.settings, row.occurrence)
+    await _roll_forward(ctx, cycle)
+    if ctx.now >= cycle.closes_at or await store.hero_of(ctx.session, row.community_id, cycle.key):
+        return None
+    zone = ctx.services.settings.community.timezone
+    return message(
+        Heading(f"Community Hero — {cycle.title}"),
+        para(
+            "Nominations for the ",
+            Strong(f"{cycle.title} Community Hero"),
+            " are open until ",
+            Time(cycle.closes_at, zone),
+            ". Who is your Community Hero? Tell the maintainers, privately, with ",
+            _nominate_hint(ctx),
+            ".",
+        ),
+    )
+
+
+async def render_closing(ctx: SendContext, row: Delivery) -> Message | None:
+    cycle = named_cycle(ctx.services.settings, row.occurrence)
+    await _roll_forward(ctx, cycle)
+    if ctx.now >= cycle.closes_at or await store.hero_of(ctx.session, row.community_id, cycle.key):
+        return None
+    days = max(1, math.ceil((cycle.closes_at - ctx.now) / timedelta(days=1)))
+    zone = ctx.services.settings.community.timezone
+    return message(
+        para(
+            f"Nominations for the {cycle.title} Community Hero close in {days} "
+            f"day{'s' if days != 1 else ''}, at ",
+            Time(cycle.closes_at, zone),
+            ". There is still time to nominate someone: ",
+            _nominate_hint(ctx),
+            ".",
+        )
+    )
+
+
+async def render_closed(ctx: SendContext, row: Delivery) -> Message | None:
+    cycle = named_cycle(ctx.services.settings, row.occurrence)
+    await _roll_forward(ctx, cycle)
+    if await store.hero_of(ctx.session, row.community_id, cycle.key):
+        return None
+    rows = await store.nominations_in(ctx.session, row.community_id, cycle.key)
+    reviews = await store.reviews_in(ctx.session, row.community_id, cycle.key)
+    nominees = group_by_nominee(rows)
+    label = ctx.services.command_label(ctx.target.platform, "hero nominations")
+    if not nominees:
+        return Message.text(
+            f"Nominations for the {cycle.title} Community Hero have closed with none received."
+        )
+    waiting = sum(1 for n in nominees if n.member.id not in reviews)
+    return Message.text(
+        f"Nominations for the {cycle.title} Community Hero have closed: {len(rows)} "
+        f"nomination(s) of {len(nominees)} member(s), {waiting} waiting for review. "
+        "See ",
+        Code(f"{label} {cycle.key}"),
+        ".",
+    )
+
+
+def register_kinds(kinds: KindRegistry) -> None:
+    kinds.add(DeliveryKind(OPEN_KIND, render_open))
+    # "Closing in 3 days" a day late is still true but stale; later than that, drop it.
+    kinds.add(DeliveryKind(CLOSING_KIND, render_closing, max_lateness=timedelta(days=1)))
+    kinds.add(DeliveryKind(CLOSED_KIND, render_closed))
