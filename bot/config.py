@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///communitybot.db"
 _DURATION = re.compile(r"^\d{1,6}[mhdw]$")
@@ -151,6 +159,24 @@ class MeetingConfig(_Section):
     @classmethod
     def _agenda_call(cls, value: str | None) -> str | None:
         return None if value is None else _check_duration(value)
+
+    @model_validator(mode="after")
+    def _schedule(self) -> MeetingConfig:
+        # The rule, the start on it, the ladder and the links, checked as commands check them.
+        from bot.features.meetings.declared import check_link, check_schedule
+
+        check_schedule(
+            start=self.start,
+            timezone=self.timezone,
+            rrule=self.rrule,
+            duration_minutes=self.duration_minutes,
+            reminders=self.reminders,
+            agenda_call=self.agenda_call,
+        )
+        for url in (self.join_url, self.register_url, self.agenda_url):
+            if url is not None:
+                check_link(url)
+        return self
 
 
 class SurveyConfig(_Section):

@@ -2,5 +2,9 @@
 
 from bot.features import community
 from bot.features.base import Feature
+from bot.features.meetings.feature import FEATURE as MEETINGS
 
-FEATURES: tuple[Feature, ...] = (community.FEATURE,)
+FEATURES: tuple[Feature, ...] = (
+    community.FEATURE,
+    MEETINGS,
+)
