@@ -1,8 +1,11 @@
 """Scheduled messages as database rows: enqueue them, then `run_due(now)` claims and sends.
 
 The database is the source of truth. A row is claimed atomically with a lease (so two replicas
-never send it twice, and a crashed replica's claim expires and is retried), sent, then marked
-sent with the platform's message reference.
+never send it twice, and a crashed replica's claim expires and is retried), rendered as things
+are now, sent with a nonce that is the same for every attempt, then marked sent with the
+platform's message reference. Transient errors are retried with backoff (or after the
+platform's Retry-After); permanent ones, and the last of MAX_ATTEMPTS, fail the row and tell the
+maintainers.
 """
 
 from __future__ import annotations
@@ -10,300 +13,320 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import socket
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import and_, func, or_, select, update
 
 from bot import metrics
 from bot.adapters.base import Adapter, DeliveryError
 from bot.core.invocation import Platform
-from bot.core.message import Message, para
 from bot.core.services import Services
-from bot.scheduling.kinds import DeletePosted, EditPosted, SendContext
-from bot.scheduling.targets import Target, maintainer_target
+from bot.scheduling import claims
+from bot.scheduling.kinds import DeletePosted, DeliveryKind, EditPosted, SendContext
+from bot.scheduling.notices import NOTICE_KIND, failure_notice, render_notice
+from bot.scheduling.queue import Planned, delivery_nonce, enqueue
+from bot.scheduling.targets import Target
 from bot.store.models import Delivery, DeliveryState
-from bot.store.upsert import insert_ignore
+
+__all__ = [
+    "NOTICE_KIND",
+    "DeliveryRunner",
+    "Planned",
+    "backoff",
+    "delivery_nonce",
+    "enqueue",
+    "lease_from_env",
+    "render_notice",
+]
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
+LEASE_ENV = "COMMUNITYBOT_DELIVERY_LEASE_SECONDS"
 MAX_ATTEMPTS = 6
-BATCH = 200
+# Rows are claimed only as fast as they are sent, so no claim waits behind others and a live
+# worker's lease never runs out while the row is still queued in this process.
 CONCURRENCY = 16
-NOTICE_KIND = "maintainer_notice"
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """One delivery a feature wants: the unique key is (kind, subject, occurrence, target)."""
-
-    kind: str
-    subject: str
-    occurrence: str
-    target: Target
-    due_at: datetime
-    payload: Mapping[str, Any] | None = None
-
-
-async def enqueue(
-    session: Any, community_id: int, planned: Iterable[Planned], now: datetime
-) -> int:
-    """Insert the planned deliveries that do not exist yet; returns how many were new."""
-    new = 0
-    for p in planned:
-        new += await insert_ignore(
-            session,
-            Delivery.__table__,  # type: ignore[arg-type]
-            {
-                "community_id": community_id,
-                "kind": p.kind,
-                "subject": p.subject,
-                "occurrence": p.occurrence,
-                "target": str(p.target),
-                "platform": str(p.target.platform),
-                "due_at": p.due_at,
-                "state": DeliveryState.PENDING,
-                "attempts": 0,
-                "next_attempt_at": p.due_at,
-                "payload": dict(p.payload or {}),
-                "created_at": now,
-                "updated_at": now,
-            },
-            ("kind", "subject", "occurrence", "target"),
-        )
-    return new
+# A send that takes longer is abandoned and retried; kept well inside the lease so another
+# replica never takes over a row this one is still sending.
+SEND_TIMEOUT = 60.0
+# Recording "sent" is retried a few times: failing it means a resend once the lease runs out.
+RECORD_TRIES = 3
 
 
 def backoff(attempts: int) -> timedelta:
+    """15 s, 30 s, 1 min, 2 min … after the 1st, 2nd, 3rd … attempt, at most 15 min."""
     return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 900))
 
 
-class DeliveryRunner:
-    """Claims due rows for the platforms this process serves and sends them."""
+def lease_from_env(env: Mapping[str, str] = os.environ) -> timedelta:
+    """The claim lease: COMMUNITYBOT_DELIVERY_LEASE_SECONDS (at least 2), default 2 minutes.
 
-    def __init__(self, services: Services, adapters: Mapping[Platform, Adapter]) -> None:
+    It bounds how long a crashed replica's claims wait before another replica retries them.
+    """
+    raw = env.get(LEASE_ENV)
+    if not raw:
+        return LEASE
+    try:
+        return timedelta(seconds=max(float(raw), 2.0))
+    except ValueError:
+        log.warning("%s=%r is not a number of seconds; using %s", LEASE_ENV, raw, LEASE)
+        return LEASE
+
+
+class DeliveryRunner:
+    """Claims due rows for the platforms this process has connected and sends them."""
+
+    def __init__(
+        self,
+        services: Services,
+        adapters: Mapping[Platform, Adapter],
+        *,
+        lease: timedelta | None = None,
+        concurrency: int = CONCURRENCY,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
         self.services = services
-        self.adapters = dict(adapters)
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # Kept by reference: the App may add adapters after building the runner.
+        self.adapters = adapters
+        self.lease = lease or lease_from_env()
+        self.send_timeout = min(SEND_TIMEOUT, self.lease.total_seconds() / 2)
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.stopping = False
+        self._sending: set[int] = set()
 
     @property
     def platforms(self) -> list[str]:
-        return [str(p) for p, a in self.adapters.items() if a.connected]
+        return sorted(str(p) for p, a in self.adapters.items() if a.connected)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return self.services.kinds.names()
 
     async def run_due(self, now: datetime) -> int:
-        """Send everything due at `now`; returns how many deliveries were attempted."""
-        total = 0
-        semaphore = asyncio.Semaphore(CONCURRENCY)
+        """Send everything due at `now`; returns how many rows were claimed.
 
-        async def one(row: Delivery) -> None:
-            async with semaphore:
-                await self._send(row, now)
+        `now` is this run's clock, advanced by the real time the run takes (so a long burst
+        keeps its leases and lateness honest, and tests choose the time by choosing `now`).
+        """
+        started = time.monotonic()
 
-        while True:
-            rows = await self._claim(now)
-            if not rows:
-                return total
+        def clock() -> datetime:
+            return now + timedelta(seconds=time.monotonic() - started)
 
-            await asyncio.gather(*(one(r) for r in rows))
-            total += len(rows)
-            if len(rows) < BATCH:
-                return total
+        claimed = 0
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while not self.stopping:
+                free = self.concurrency - len(in_flight)
+                rows = await self._claim(clock(), free) if free else []
+                claimed += len(rows)
+                for row in rows:
+                    in_flight.add(asyncio.create_task(self._send(row, clock)))
+                if not in_flight:
+                    break
+                # Claim again as soon as a slot frees: a slow send never holds up the rest.
+                _, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            if in_flight:  # stopping: let the sends in flight finish and be recorded
+                await asyncio.wait(in_flight)
+                in_flight.clear()
+        finally:
+            if in_flight:  # cancelled mid-run: the sends die with us, their leases will expire
+                for task in in_flight:
+                    task.cancel()
+                await asyncio.gather(*in_flight, return_exceptions=True)
+        return claimed
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending row for our platforms becomes due (or a lease expires)."""
-        platforms = self.platforms
-        if not platforms:
-            return None
-        async with self.services.db.sessions() as session:
-            pending = await session.scalar(
-                select(func.min(Delivery.next_attempt_at)).where(
-                    Delivery.state == DeliveryState.PENDING, Delivery.platform.in_(platforms)
-                )
-            )
-            leased = await session.scalar(
-                select(func.min(Delivery.lease_until)).where(
-                    Delivery.state == DeliveryState.CLAIMED, Delivery.platform.in_(platforms)
-                )
-            )
-        times = [t for t in (pending, leased) if t is not None]
-        return min(times) if times else None
-
-    async def _claim(self, now: datetime) -> list[Delivery]:
-        platforms = self.platforms
-        if not platforms:
-            return []
-        due = or_(
-            and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
-            and_(Delivery.state == DeliveryState.CLAIMED, Delivery.lease_until < now),
-        )
-        pick = (
-            select(Delivery.id)
-            .where(due, Delivery.platform.in_(platforms))
-            .order_by(Delivery.next_attempt_at)
-            .limit(BATCH)
-        )
-        db = self.services.db
-        if db.is_postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (
-            update(Delivery)
-            .where(Delivery.id.in_(pick.scalar_subquery()), due)
-            .values(
-                state=DeliveryState.CLAIMED,
-                claimed_by=self.worker_id,
-                lease_until=now + LEASE,
-                attempts=Delivery.attempts + 1,
-                updated_at=now,
-            )
-            .returning(Delivery)
-        )
-        async with db.session() as session:
-            result = await session.scalars(stmt, execution_options={"synchronize_session": False})
-            return list(result.all())
+        """When the earliest of our pending rows becomes due (or a claim's lease runs out)."""
+        return await claims.next_due(self.services.db, self.platforms, self.kinds)
 
     async def release_claims(self, now: datetime) -> int:
         """On a graceful stop: hand this worker's claimed rows back, so no lease must expire.
 
-        Another replica (or this one after a restart) sends them at once instead of after
-        LEASE. Returns how many rows were released.
+        Another replica (or this one after a restart) sends them at once instead of after the
+        lease. Returns how many rows were released.
         """
-        async with self.services.db.session() as session:
-            result = await session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.claimed_by == self.worker_id,
-                    Delivery.state == DeliveryState.CLAIMED,
-                )
-                .values(
-                    state=DeliveryState.PENDING, claimed_by=None, lease_until=None, updated_at=now
-                )
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        self.stopping = True
+        # A row already handed to the platform may have been posted: its lease must run out
+        # (and the nonce catch a resend on Discord) rather than another replica send it now.
+        return await claims.release(self.services.db, self.worker_id, now, exclude=self._sending)
 
-    async def _finish(self, row: Delivery, now: datetime, **values: Any) -> bool:
-        """Record an outcome, only if our claim still stands (a lease may have been taken over)."""
-        async with self.services.db.session() as session:
-            result = await session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == row.id,
-                    Delivery.claimed_by == self.worker_id,
-                    Delivery.state == DeliveryState.CLAIMED,
-                )
-                .values(updated_at=now, lease_until=None, **values)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+    async def _claim(self, now: datetime, limit: int) -> list[Delivery]:
+        return await claims.claim(
+            self.services.db,
+            worker=self.worker_id,
+            platforms=self.platforms,
+            kinds=self.kinds,
+            now=now,
+            lease=self.lease,
+            limit=limit,
+        )
 
-    async def _send(self, row: Delivery, now: datetime) -> None:
-        target = Target.parse(row.target)
-        kind = self.services.kinds.get(row.kind)
-        adapter = self.adapters.get(target.platform)
+    async def _send(self, row: Delivery, clock: Callable[[], datetime]) -> None:
+        now = clock()
         lateness = max(now - row.due_at, timedelta(0))
-        if kind is None or adapter is None:
-            await self._finish(
-                row, now, state=DeliveryState.FAILED, last_error=f"unknown kind {row.kind}"
-            )
-            metrics.DELIVERIES.labels(row.kind, "failed").inc()
+        kind = self.services.kinds.get(row.kind)
+        target = Target.parse(row.target)
+        adapter = self.adapters.get(target.platform)
+        if self.stopping:
+            await claims.release(self.services.db, self.worker_id, now, only=[row.id])
             return
-        if kind.max_lateness is not None and lateness > kind.max_lateness:
-            await self._finish(
-                row,
-                now,
-                state=DeliveryState.SKIPPED,
-                last_error=f"skipped: {int(lateness.total_seconds())} s late",
-            )
-            metrics.DELIVERIES.labels(row.kind, "skipped").inc()
+        if kind is None or adapter is None:  # not claimable, unless the registry changed
+            await self._give_up(row, now, f"no {row.kind} kind or {target.platform} adapter here")
+            return
+        if row.attempts > self.max_attempts:  # the lease ran out that often: workers died on it
+            await self._give_up(row, now, f"gave up after {row.attempts - 1} attempts")
+            return
+        if _too_late(kind, lateness):
+            await self._skip(row, now, f"skipped: {_seconds(lateness)} s late")
             return
         try:
-            async with self.services.db.sessions() as session:
-                ctx = SendContext(self.services, session, now, target, lateness)
-                message = await kind.render(ctx, row)
-            if message is None:
-                await self._finish(
-                    row, now, state=DeliveryState.SKIPPED, last_error="no longer applies"
-                )
-                metrics.DELIVERIES.labels(row.kind, "skipped").inc()
-                return
-            match message:
-                case EditPosted(ref, edited):
-                    await adapter.edit(target, ref, edited)
-                case DeletePosted(ref):
-                    await adapter.delete(target, ref)
-                case _:
-                    ref = await adapter.send(
-                        target, message, nonce=f"d{row.id}a{row.attempts}"[:25]
-                    )
+            async with asyncio.timeout(self.send_timeout):
+                ref = await self._render_and_send(row, kind, target, adapter, now, lateness)
         except DeliveryError as exc:
-            await self._failed(row, now, exc)
+            await self._failed(row, clock(), exc)
+            return
+        except TimeoutError:
+            await self._failed(
+                row,
+                clock(),
+                DeliveryError(f"no answer within {self.send_timeout:.0f} s", permanent=False),
+            )
             return
         except Exception as exc:  # a bug in rendering or the adapter: retried, then failed
             log.exception("delivery %s (%s) raised", row.id, row.kind)
             await self._failed(
-                row, now, DeliveryError(f"internal error: {exc!r}"[:300], permanent=False)
+                row, clock(), DeliveryError(f"internal error: {exc!r}"[:300], permanent=False)
             )
             return
-        await self._finish(
-            row,
-            now,
-            state=DeliveryState.SENT,
-            sent_at=self.services.clock(),
-            message_ref=ref[:200],
-            last_error=None,
-        )
+        if ref is None:
+            await self._skip(row, clock(), "no longer applies")
+            return
+        done = clock()
+        await self._record_sent(row, done, ref)
         metrics.DELIVERIES.labels(row.kind, "sent").inc()
-        metrics.DELIVERY_LATENESS.observe(lateness.total_seconds())
+        metrics.DELIVERY_LATENESS.observe(max((done - row.due_at).total_seconds(), 0.0))
+
+    async def _render_and_send(
+        self,
+        row: Delivery,
+        kind: DeliveryKind,
+        target: Target,
+        adapter: Adapter,
+        now: datetime,
+        lateness: timedelta,
+    ) -> str | None:
+        """Render as things are now and hand it to the platform; None when it no longer applies."""
+        async with self.services.db.sessions() as session:
+            ctx = SendContext(self.services, session, now, target, lateness)
+            rendered = await kind.render(ctx, row)
+        match rendered:
+            case None:
+                return None
+            case EditPosted(ref, message):
+                # Edits and deletes are idempotent: a repeat after a crash changes nothing.
+                await adapter.edit(target, ref, message)
+                return ref
+            case DeletePosted(ref):
+                await adapter.delete(target, ref)
+                return ref
+            case _:
+                self._sending.add(row.id)
+                try:
+                    return await adapter.send(target, rendered, nonce=delivery_nonce(row))
+                finally:
+                    self._sending.discard(row.id)
+
+    async def _record_sent(self, row: Delivery, now: datetime, ref: str) -> None:
+        # The one window for a duplicate: sent, but not yet recorded. Retry the write briefly.
+        for attempt in range(RECORD_TRIES):
+            try:
+                stood = await claims.finish(
+                    self.services.db,
+                    row.id,
+                    self.worker_id,
+                    now,
+                    state=DeliveryState.SENT,
+                    sent_at=now,
+                    message_ref=ref[:200],
+                    last_error=None,
+                )
+            except Exception:
+                if attempt == RECORD_TRIES - 1:
+                    raise
+                log.warning("recording delivery %s as sent failed; retrying", row.id)
+                await asyncio.sleep(0.5 * (attempt + 1))
+                continue
+            if not stood:
+                log.warning("delivery %s was sent after its lease ran out", row.id)
+            return
+
+    async def _skip(self, row: Delivery, now: datetime, why: str) -> None:
+        if await claims.finish(
+            self.services.db,
+            row.id,
+            self.worker_id,
+            now,
+            state=DeliveryState.SKIPPED,
+            last_error=why,
+        ):
+            metrics.DELIVERIES.labels(row.kind, "skipped").inc()
+            log.info("delivery %s (%s to %s) %s", row.id, row.kind, row.target, why)
 
     async def _failed(self, row: Delivery, now: datetime, exc: DeliveryError) -> None:
-        if not exc.permanent and row.attempts < MAX_ATTEMPTS:
-            delay = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(row.attempts)
-            await self._finish(
-                row,
-                now,
-                state=DeliveryState.PENDING,
-                next_attempt_at=now + delay,
-                claimed_by=None,
-                last_error=exc.reason[:1000],
-            )
-            metrics.DELIVERIES.labels(row.kind, "retried").inc()
+        if exc.permanent or row.attempts >= self.max_attempts:
+            await self._give_up(row, now, exc.reason)
             return
-        if await self._finish(row, now, state=DeliveryState.FAILED, last_error=exc.reason[:1000]):
-            metrics.DELIVERIES.labels(row.kind, "failed").inc()
-            log.warning(
-                "delivery %s (%s to %s) failed: %s", row.id, row.kind, row.target, exc.reason
+        delay = backoff(row.attempts)
+        if exc.retry_after is not None:
+            delay = timedelta(seconds=max(exc.retry_after, 0.0))
+        if await claims.finish(
+            self.services.db,
+            row.id,
+            self.worker_id,
+            now,
+            state=DeliveryState.PENDING,
+            next_attempt_at=now + delay,
+            claimed_by=None,
+            last_error=exc.reason[:1000],
+        ):
+            metrics.DELIVERIES.labels(row.kind, "retried").inc()
+            log.info(
+                "delivery %s (%s) retried in %s s: %s",
+                row.id,
+                row.kind,
+                _seconds(delay),
+                exc.reason,
             )
-            if row.kind != NOTICE_KIND:
-                await self._tell_maintainers(row, now, exc.reason)
 
-    async def _tell_maintainers(self, row: Delivery, now: datetime, reason: str) -> None:
-        target = maintainer_target(self.services.settings, Platform(row.platform))
-        if target is None or str(target) == row.target:
+    async def _give_up(self, row: Delivery, now: datetime, reason: str) -> None:
+        if not await claims.finish(
+            self.services.db,
+            row.id,
+            self.worker_id,
+            now,
+            state=DeliveryState.FAILED,
+            last_error=reason[:1000],
+        ):
+            return
+        metrics.DELIVERIES.labels(row.kind, "failed").inc()
+        log.warning("delivery %s (%s to %s) failed: %s", row.id, row.kind, row.target, reason)
+        notice = failure_notice(self.services.settings, row, reason, now)
+        if notice is None:
             return
         async with self.services.db.session() as session:
-            await enqueue(
-                session,
-                row.community_id,
-                [
-                    Planned(
-                        NOTICE_KIND,
-                        f"delivery:{row.id}",
-                        "failed",
-                        target,
-                        now,
-                        {
-                            "text": f"A scheduled {row.kind.replace('_', ' ')} to {row.target} "
-                            f"could not be sent: {reason[:300]}"
-                        },
-                    )
-                ],
-                now,
-            )
+            await enqueue(session, row.community_id, [notice], now)
         self.services.wake()
 
 
-async def render_notice(ctx: SendContext, row: Delivery) -> Message | None:
-    del ctx
-    return Message((para(str(row.payload.get("text", ""))),))
+def _too_late(kind: DeliveryKind, lateness: timedelta) -> bool:
+    return kind.max_lateness is not None and lateness > kind.max_lateness
+
+
+def _seconds(delta: timedelta) -> int:
+    return round(delta.total_seconds())

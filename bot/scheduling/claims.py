@@ -1,0 +1,142 @@
+"""The deliveries table as a work queue: atomic claims with leases, outcomes, releases.
+
+A claim is one conditional `UPDATE … WHERE id IN (SELECT … LIMIT n) AND <still due> RETURNING`.
+On PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`, so concurrent replicas each get
+different rows without waiting on each other; on SQLite every transaction starts with
+`BEGIN IMMEDIATE` (bot.store.db), so claims are serialized. Either way a row is claimed by one
+worker at a time, and the outer condition re-checks it under the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+
+from bot.store.db import Database
+from bot.store.models import Delivery, DeliveryState
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
+        # A claim whose lease ran out belongs to a worker that died (or hung) mid-send.
+        and_(Delivery.state == DeliveryState.CLAIMED, Delivery.lease_until < now),
+    )
+
+
+def _ours(platforms: Collection[str], kinds: Collection[str]) -> ColumnElement[bool]:
+    # Only platforms this process has connected (the console never takes a Slack row), and
+    # only kinds it knows (an older replica in a rolling upgrade leaves newer kinds alone).
+    return and_(Delivery.platform.in_(list(platforms)), Delivery.kind.in_(list(kinds)))
+
+
+async def claim(
+    db: Database,
+    *,
+    worker: str,
+    platforms: Collection[str],
+    kinds: Collection[str],
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[Delivery]:
+    """Atomically take up to `limit` due rows for `worker`, earliest first; counts an attempt."""
+    if not platforms or not kinds or limit <= 0:
+        return []
+    pick = (
+        select(Delivery.id)
+        .where(_due(now), _ours(platforms, kinds))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    if db.is_postgres:
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(Delivery)
+        .where(Delivery.id.in_(pick.scalar_subquery()), _due(now))
+        .values(
+            state=DeliveryState.CLAIMED,
+            claimed_by=worker,
+            lease_until=now + lease,
+            attempts=Delivery.attempts + 1,
+            updated_at=now,
+        )
+        .returning(Delivery)
+    )
+    async with db.session() as session:
+        result = await session.scalars(stmt, execution_options={"synchronize_session": False})
+        rows = list(result.all())
+    rows.sort(key=lambda r: (r.next_attempt_at, r.id))
+    return rows
+
+
+async def finish(db: Database, row_id: int, worker: str, now: datetime, **values: Any) -> bool:
+    """Record an outcome, only while `worker`'s claim stands (a lease may have been taken over)."""
+    async with db.session() as session:
+        result = await session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == row_id,
+                Delivery.claimed_by == worker,
+                Delivery.state == DeliveryState.CLAIMED,
+            )
+            .values(updated_at=now, lease_until=None, **values)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release(
+    db: Database,
+    worker: str,
+    now: datetime,
+    *,
+    only: Collection[int] | None = None,
+    exclude: Collection[int] = (),
+) -> int:
+    """Hand `worker`'s claimed rows back unsent (or just `only`), undoing the attempt count."""
+    conditions = [Delivery.claimed_by == worker, Delivery.state == DeliveryState.CLAIMED]
+    if only is not None:
+        if not only:
+            return 0
+        conditions.append(Delivery.id.in_(list(only)))
+    if exclude:
+        conditions.append(Delivery.id.not_in(list(exclude)))
+    # attempts >= 1 for a claimed row (the claim counted one), so this never goes below 0.
+    async with db.session() as session:
+        result = await session.execute(
+            update(Delivery)
+            .where(*conditions)
+            .values(
+                state=DeliveryState.PENDING,
+                claimed_by=None,
+                lease_until=None,
+                attempts=Delivery.attempts - 1,
+                updated_at=now,
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def next_due(
+    db: Database, platforms: Collection[str], kinds: Collection[str]
+) -> datetime | None:
+    """When the earliest of our rows becomes claimable: a pending row, or a lease running out."""
+    if not platforms or not kinds:
+        return None
+    ours = _ours(platforms, kinds)
+    async with db.sessions() as session:
+        pending = await session.scalar(
+            select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.state == DeliveryState.PENDING, ours
+            )
+        )
+        leased = await session.scalar(
+            select(func.min(Delivery.lease_until)).where(
+                Delivery.state == DeliveryState.CLAIMED, ours
+            )
+        )
+    times = [t for t in (pending, leased) if t is not None]
+    return min(times) if times else None
