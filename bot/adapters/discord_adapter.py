@@ -160,6 +160,8 @@ class DiscordAdapter:
         install(self.tree, services.registry, self._on_command, self.completions.complete)
         self._up: set[int] = set()
         self._in_flight = 0  # interactions being answered right now
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._listen()
@@ -220,10 +222,13 @@ class DiscordAdapter:
     @contextlib.contextmanager
     def _answering(self) -> Iterator[None]:
         self._in_flight += 1
+        self._idle.clear()
         try:
             yield
         finally:
             self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
 
     @property
     def connected(self) -> bool:
@@ -250,6 +255,8 @@ class DiscordAdapter:
             raise TimeoutError("Discord did not answer within 60 s")
 
     async def stop(self) -> None:
+        # Answers already being sent finish first (the app bounds the whole stop).
+        await self._idle.wait()
         await self.client.close()
         if self._task is not None:
             try:

@@ -1,0 +1,310 @@
+"""The Discord adapter on a real discord.py client against the fake Discord.
+
+Probe commands (registered only here) make the timing and visibility paths observable:
+a handler that waits on an event shows the defer path without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import metrics
+from bot.adapters.base import DeliveryError
+from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry, Visibility
+from bot.core.context import Context
+from bot.core.errors import UserError
+from bot.core.invocation import MemberRef, Platform
+from bot.core.message import Button, Mention, Message, para, quote
+from bot.core.replies import Reply
+from bot.features.base import Feature
+from bot.scheduling.kinds import KindRegistry
+from bot.scheduling.targets import Target
+from tests.fakes.discord_payloads import FLAG_EPHEMERAL
+from tests.scenarios.conftest import fake_resolver
+from tests.scenarios.driver import SCENARIO_CONFIG
+from tests.scenarios.driver_discord import (
+    GENERAL_ID,
+    GUILD_ID,
+    DiscordDriver,
+    discord_driver,
+)
+
+ANNOUNCE = SCENARIO_CONFIG["discord"]["announce_channels"][0]
+PING_ROLE = SCENARIO_CONFIG["discord"]["announce_ping"]
+CALLBACK = "/interactions/{interaction_id}/{token}/callback"
+
+
+class Probe:
+    """State the probe commands share with the test."""
+
+    def __init__(self) -> None:
+        self.counted: list[str] = []
+        self.said: list[str] = []
+        self.gate = asyncio.Event()
+
+
+PROBE = Probe()
+
+
+async def _count(ctx: Context) -> Message:
+    PROBE.counted.append(ctx.actor.user_id)
+    return Message.text(f"counted {len(PROBE.counted)}")
+
+
+async def _wait(ctx: Context) -> Message:
+    await PROBE.gate.wait()
+    return Message.text("waited")
+
+
+async def _fail_late(ctx: Context) -> Message:
+    await PROBE.gate.wait()
+    raise UserError("That went wrong, politely.")
+
+
+async def _say(ctx: Context) -> Message:
+    PROBE.said.append(ctx.args["text"])
+    return Message((para("You said:"), quote(ctx.args["text"])))
+
+
+async def _meet(ctx: Context) -> Message:
+    return Message.text(f"meeting {ctx.args['meeting']}")
+
+
+async def _act(ctx: Context, rest: str) -> Reply:
+    return Reply(Message.text(f"acted on {rest}"), replace=True)
+
+
+async def _buttons(ctx: Context) -> Message:
+    return Message.text("Pick").plus(actions=[Button("probe-act:42", "Act")])
+
+
+async def _meetings(services: Any, typed: str) -> list[str]:
+    return [m for m in ("community", "apac-hours", "contributors") if typed in m]
+
+
+def _register(registry: Registry, kinds: KindRegistry) -> None:
+    del kinds
+    registry.group("probe", "commands that exist only in Discord adapter tests")
+    text = Arg("text", ArgType.TEXT, "what to say", rest=True)
+    specs = [
+        CommandSpec("probe", ("count",), "count", "/probe count", _count),
+        CommandSpec("probe", ("wait",), "wait", "/probe wait", _wait, allow_public=True),
+        CommandSpec(
+            "probe", ("fail",), "fail", "/probe fail", _fail_late, visibility=Visibility.PUBLIC
+        ),
+        CommandSpec("probe", ("say",), "say", "/probe say hi", _say, args=(text,)),
+        CommandSpec(
+            "probe",
+            ("meet",),
+            "meet",
+            "/probe meet community",
+            _meet,
+            args=(Arg("meeting", ArgType.MEETING, "which meeting"),),
+        ),
+        CommandSpec("probe", ("buttons",), "buttons", "/probe buttons", _buttons),
+    ]
+    for spec in specs:
+        registry.add(spec)
+    registry.action("probe-act", _act, Permission.MAINTAINER)
+    registry.completer(ArgType.MEETING, _meetings)
+
+
+PROBE_FEATURE = Feature("probe", _register)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[DiscordDriver]:
+    global PROBE
+    PROBE = Probe()
+    async with discord_driver(
+        tmp_path, SCENARIO_CONFIG, resolver=fake_resolver, extra_features=(PROBE_FEATURE,)
+    ) as driver:
+        yield driver
+
+
+async def command(
+    bot: DiscordDriver, name: str, as_: str = "olu", iid: int | None = None, **options: Any
+) -> int:
+    return await bot.fake.send_interaction(
+        name,
+        user_id=bot.person(as_),
+        guild_id=GUILD_ID,
+        channel_id=GENERAL_ID,
+        options=options,
+        interaction_id=iid,
+    )
+
+
+async def test_quick_answer_is_the_callback_itself(bot: DiscordDriver) -> None:
+    iid = await command(bot, "probe count")
+    reply = await bot.fake.wait_for_reply(iid)
+    assert reply["content"] == "counted 1"
+    assert reply["flags"] & FLAG_EPHEMERAL
+    record = bot.fake.interactions[iid]
+    assert record.callback_type == 4
+    assert record.callback["data"]["allowed_mentions"] == {"parse": [], "users": [], "roles": []}
+
+
+async def test_slow_work_defers_with_the_commands_visibility(bot: DiscordDriver) -> None:
+    bot.adapter.respond_within = 0.05
+    for options, ephemeral in (({}, True), ({"public": True}, False)):
+        PROBE.gate.clear()
+        iid = await command(bot, "probe wait", **options)
+        callback = await bot.fake.wait_for_callback(iid)
+        assert callback["type"] == 5
+        assert bool(callback.get("data", {}).get("flags", 0) & FLAG_EPHEMERAL) is ephemeral
+        assert bot.fake.replies(iid) == []  # still "thinking"
+        PROBE.gate.set()
+        reply = await bot.fake.wait_for_reply(iid)
+        assert reply["content"] == "waited"
+        assert bool(reply["flags"] & FLAG_EPHEMERAL) is ephemeral
+
+
+async def test_an_error_after_a_public_defer_is_private(bot: DiscordDriver) -> None:
+    bot.adapter.respond_within = 0.05
+    iid = await command(bot, "probe fail")
+    await bot.fake.wait_for_callback(iid)
+    PROBE.gate.set()
+    reply = await bot.fake.wait_for_reply(iid)
+    assert reply["content"] == "That went wrong, politely."
+    assert reply["flags"] & FLAG_EPHEMERAL
+    record = bot.fake.interactions[iid]
+    assert bot.fake.messages[record.original_id or 0].deleted  # the public "thinking" one
+
+
+async def test_redelivered_interaction_has_one_effect(bot: DiscordDriver) -> None:
+    iid = await command(bot, "probe count")
+    await bot.fake.wait_for_reply(iid)
+    await command(bot, "probe count", iid=iid)  # Discord resends the same id
+    await bot.fake.wait_for(
+        lambda: (
+            len(bot.fake.calls("POST", f"/interactions/{iid}/{{token}}/callback")) == 2
+            and not bot.adapter.busy
+        )
+    )
+    assert PROBE.counted == [str(bot.person("olu"))]
+
+
+async def test_resume_after_a_dropped_socket_doubles_nothing(bot: DiscordDriver) -> None:
+    first = await command(bot, "probe count")
+    await bot.fake.wait_for_reply(first)
+    await bot.fake.drop_connection()
+    second = await command(bot, "probe count")  # while away: replayed on RESUME
+    await bot.fake.wait_for_reply(second)
+    await bot.fake.wait_for(lambda: bot.adapter.connected)
+    assert len(PROBE.counted) == 2
+    assert len(bot.fake.identifies()) == 1 and len(bot.fake.resumes()) == 1
+
+
+async def test_left_out_free_text_opens_a_multi_line_form(bot: DiscordDriver) -> None:
+    iid = await command(bot, "probe say")
+    callback = await bot.fake.wait_for_callback(iid)
+    assert callback["type"] == 9
+    (row,) = callback["data"]["components"]
+    field = row["components"][0] if row["type"] == 1 else row["component"]
+    assert field["custom_id"] == "text" and field["style"] == 2  # paragraph
+    submitted = await bot.fake.submit_modal(iid, {"text": "line one\nline two <@1> @everyone"})
+    reply = await bot.fake.wait_for_reply(submitted)
+    assert PROBE.said == ["line one\nline two <@1> @everyone"]
+    assert bot.fake.messages[int(reply["id"])].pings == {
+        "users": [],
+        "roles": [],
+        "everyone": False,
+    }
+    assert reply["content"].startswith("You said:\n\n> line one\n> line two")
+
+
+async def test_autocomplete_offers_the_features_suggestions(bot: DiscordDriver) -> None:
+    iid = await bot.fake.send_interaction(
+        "probe meet",
+        user_id=bot.person("olu"),
+        guild_id=GUILD_ID,
+        options={"meeting": "co"},
+        focused="meeting",
+    )
+    callback = await bot.fake.wait_for_callback(iid)
+    assert callback["type"] == 8
+    assert [c["value"] for c in callback["data"]["choices"]] == ["community", "contributors"]
+    # The schema carries autocomplete, not choices: data can change without a re-sync.
+    (probe,) = [c for c in bot.fake.global_commands if c["name"] == "probe"]
+    (meet,) = [o for o in probe["options"] if o["name"] == "meet"]
+    assert meet["options"][0]["autocomplete"] is True and "choices" not in meet["options"][0]
+
+
+async def test_feature_buttons_check_maintainer_roles_on_every_press(bot: DiscordDriver) -> None:
+    said = await bot.say("/probe buttons", as_="olu")
+    refused = await bot.press(said, "Act", as_="olu")
+    assert refused.text.startswith("Only maintainers")
+    done = await bot.press(said, "Act", as_="maya")
+    assert done.text == "acted on 42"
+
+
+async def test_deliveries_ping_only_what_they_allow(bot: DiscordDriver) -> None:
+    olu = MemberRef(Platform.DISCORD, str(bot.person("olu")), "olu")
+    channel = Target.channel(Platform.DISCORD, ANNOUNCE)
+    quiet = Message.text("Hero: ", Mention(olu), " @everyone")
+    ref = await bot.adapter.send(channel, quiet, nonce="d1a0")
+    loud = Message((para("Release day"),), ping=True)
+    ref2 = await bot.adapter.send(channel, loud, nonce="d2a0")
+    posts = bot.fake.calls("POST", "/channels/{channel_id}/messages")
+    assert [p.json["nonce"] for p in posts] == ["d1a0", "d2a0"]
+    assert all(p.json["enforce_nonce"] for p in posts)
+    assert bot.fake.messages[int(ref)].pings == {
+        "users": [int(olu.user_id)],
+        "roles": [],
+        "everyone": False,
+    }
+    assert bot.fake.messages[int(ref2)].pings == {
+        "users": [],
+        "roles": [PING_ROLE],
+        "everyone": False,
+    }
+    # A retried delivery with the same nonce is the same message.
+    again = await bot.adapter.send(channel, quiet, nonce="d1a0")
+    assert again == ref
+
+
+async def test_long_deliveries_are_split_and_edited_and_deleted(bot: DiscordDriver) -> None:
+    channel = Target.channel(Platform.DISCORD, ANNOUNCE)
+    long = Message(tuple(para(f"paragraph {i} " + "x" * 300) for i in range(12)))
+    ref = await bot.adapter.send(channel, long, nonce="d3a0")
+    ids = [int(i) for i in ref.split(",")]
+    assert len(ids) == 2
+    assert len({bot.fake.messages[i].payload["nonce"] for i in ids}) == 2
+    await bot.adapter.edit(channel, ref, Message.text("short now"))
+    assert bot.fake.messages[ids[0]].payload["content"] == "short now"
+    assert bot.fake.messages[ids[1]].deleted
+    await bot.adapter.delete(channel, ref)
+    assert bot.fake.messages[ids[0]].deleted
+
+
+async def test_direct_messages_and_permanent_failures(bot: DiscordDriver) -> None:
+    ana = bot.person("ana")
+    ref = await bot.adapter.send(Target.dm(Platform.DISCORD, str(ana)), Message.text("hi"))
+    assert bot.fake.messages[int(ref)].payload["channel_id"] == str(bot.fake.dm_channels[ana])
+    bot.fake.close_dms(ana)
+    with pytest.raises(DeliveryError) as closed:
+        await bot.adapter.send(Target.dm(Platform.DISCORD, str(ana)), Message.text("hi"))
+    assert closed.value.permanent and "50007" in closed.value.reason
+    with pytest.raises(DeliveryError) as gone:
+        await bot.adapter.send(Target.channel(Platform.DISCORD, 1234), Message.text("hi"))
+    assert gone.value.permanent and "10003" in gone.value.reason
+
+
+async def test_rate_limits_are_honoured_counted_or_handed_back(bot: DiscordDriver) -> None:
+    channel = Target.channel(Platform.DISCORD, ANNOUNCE)
+    before = metrics.PLATFORM_RETRIES.labels("discord", "ratelimited")._value.get()
+    bot.fake.rate_limit("POST", "/channels/{channel_id}/messages", count=1, retry_after=0.01)
+    await bot.adapter.send(channel, Message.text("after one 429"))
+    after = metrics.PLATFORM_RETRIES.labels("discord", "ratelimited")._value.get()
+    assert after == before + 1
+    # A long wait is not slept through while holding a delivery: it comes back to be retried.
+    bot.fake.rate_limit("POST", "/channels/{channel_id}/messages", count=1, retry_after=120)
+    with pytest.raises(DeliveryError) as limited:
+        await bot.adapter.send(channel, Message.text("later"))
+    assert not limited.value.permanent and limited.value.retry_after == 120
