@@ -1,0 +1,70 @@
+"""[[surveys]] from the config file, created or updated at start: one row per name."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.config import SurveyConfig
+from bot.core import times
+from bot.core.errors import UserError
+from bot.core.services import Services
+from bot.features.surveys.plan import plan_survey
+from bot.store import surveys as store
+from bot.store.surveys import Survey, survey_key
+
+log = logging.getLogger(__name__)
+
+
+def _minutes(duration: str) -> int:
+    return int(times.parse_duration(duration).total_seconds() // 60)
+
+
+async def sync_surveys(services: Services) -> None:
+    """Declared surveys are upserted by name; then every live survey's reminders are planned.
+
+    A maintainer's /survey close is kept: a restart never reopens a closed survey. A declared
+    URL that the URL checker refuses is logged and that survey is left out, so one bad link
+    does not stop the bot.
+    """
+    zone = services.settings.community.timezone
+    checked: list[tuple[SurveyConfig, str]] = []
+    for index, declared in enumerate(services.settings.file.surveys):
+        try:
+            checked.append((declared, await services.urls.check(declared.url)))
+        except UserError as exc:
+            log.error("surveys[%d] (%s) left out: url: %s", index, declared.name, exc.sentence)
+    async with services.db.session() as session:
+        now = services.clock()
+        for declared, url in checked:
+            values = {
+                "name": " ".join(declared.name.split()),
+                "url": url,
+                "opens_at": (
+                    times.end_of_day(declared.opens - timedelta(days=1), zone)
+                    if declared.opens
+                    else None
+                ),
+                "closes_at": times.end_of_day(declared.closes, zone) if declared.closes else None,
+                "remind_every_minutes": _minutes(declared.remind_every),
+                "max_nudges": declared.max_nudges,
+                "from_config": True,
+                "updated_at": now,
+            }
+            survey = await store.by_name(session, services.community_id, declared.name)
+            if survey is None:
+                session.add(
+                    Survey(
+                        community_id=services.community_id,
+                        key=survey_key(declared.name),
+                        channels=[],
+                        created_at=now,
+                        **values,
+                    )
+                )
+            else:
+                for column, value in values.items():
+                    setattr(survey, column, value)
+        await session.flush()
+        for survey in await store.live_surveys(session, services.community_id, now):
+            await plan_survey(session, services, survey, now)
