@@ -40,6 +40,9 @@ class DeliveryTimer:
         self._worker: asyncio.Task[None] | None = None
         self._stopping = False
         self.runs = 0
+        # Set each time a run ends and the next one is armed: when the process is idle.
+        self.armed = asyncio.Event()
+        self.next_run: datetime | None = None
 
     def start(self) -> None:
         self.scheduler.start()
@@ -73,6 +76,7 @@ class DeliveryTimer:
         self._due.set()
 
     def _arm(self, when: datetime) -> None:
+        self.next_run = when
         self.scheduler.add_job(
             self._fire,
             trigger="date",
@@ -83,11 +87,13 @@ class DeliveryTimer:
             coalesce=True,
             max_instances=1000,  # _fire is instant; never let APScheduler skip it
         )
+        self.armed.set()
 
     async def _work(self) -> None:
         while True:
             await self._due.wait()
             self._due.clear()
+            self.armed.clear()
             if self._stopping:
                 return
             when = await self._run_once()
