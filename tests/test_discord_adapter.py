@@ -308,3 +308,31 @@ async def test_rate_limits_are_honoured_counted_or_handed_back(bot: DiscordDrive
     with pytest.raises(DeliveryError) as limited:
         await bot.adapter.send(channel, Message.text("later"))
     assert not limited.value.permanent and limited.value.retry_after == 120
+
+
+async def test_start_warns_about_channels_the_bot_cannot_post_in(tmp_path: Path) -> None:
+    from bot.app import App
+    from tests.conftest import make_settings
+    from tests.fakes.discord_gateway import DiscordFake, FakeChannel
+
+    ok, muted, gone = 810000000000000001, 810000000000000002, 810000000000000003
+    config = {"discord": {"announce_channels": [ok, muted], "maintainer_channel": gone}}
+    async with DiscordFake() as fake:
+        fake.add_guild(channels=[FakeChannel(ok, "ok"), FakeChannel(muted, "muted")])
+        fake.deny_send(muted)
+        settings = make_settings(
+            f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            config,
+            discord_token=fake.token,
+            discord_api_url=fake.api_url,
+            discord_gateway_url=fake.gateway_url,
+        )
+        app = App(settings, http=False, timer=False, resolver=fake_resolver)
+        await app.start()
+        try:
+            warnings = app.channel_warnings
+        finally:
+            await app.stop()
+    assert len(warnings) == 2
+    assert f"channel {muted} (announce channel): the bot may not send messages" in warnings[0]
+    assert f"channel {gone} (maintainer channel): no such channel" in warnings[1]

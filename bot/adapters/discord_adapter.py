@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -164,6 +164,7 @@ class DiscordAdapter:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._guild_arrived = asyncio.Event()
         self._listen()
 
     # -- lifecycle --
@@ -207,6 +208,11 @@ class DiscordAdapter:
 
             for handler in (on_connect, on_resumed, on_disconnect):
                 client.event(handler)
+
+        async def on_guild_available(guild: discord.Guild) -> None:
+            self._guild_arrived.set()
+
+        client.event(on_guild_available)
 
         async def on_interaction(interaction: discord.Interaction) -> None:
             if interaction.type is discord.InteractionType.component:
@@ -276,6 +282,49 @@ class DiscordAdapter:
         await sync_tree(self.tree, self.settings.discord.guild_ids)
         await store_hash(self.services, key, digest)
         return True
+
+    async def _guilds_loaded(self, within: float = 10.0) -> None:
+        """Until every guild READY announced has arrived (GUILD_CREATE), or `within` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while any(g.unavailable for g in self.client.guilds) and loop.time() < deadline:
+            self._guild_arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._guild_arrived.wait(), deadline - loop.time())
+
+    async def check_channels(self, channel_ids: Sequence[str]) -> dict[str, str]:
+        """For each configured channel the bot cannot post in: why, and what to do about it."""
+        await self._guilds_loaded()
+        problems: dict[str, str] = {}
+        for ident in channel_ids:
+            try:
+                channel = self.client.get_channel(int(ident)) or await self.client.fetch_channel(
+                    int(ident)
+                )
+            except ValueError:
+                problems[ident] = "that is not a Discord channel id (a long number)"
+                continue
+            except discord.NotFound:
+                problems[ident] = "no such channel (deleted, or a wrong id in the config)"
+                continue
+            except discord.Forbidden:
+                problems[ident] = (
+                    "the bot cannot see it; give the bot's role View Channel and "
+                    "Send Messages there"
+                )
+                continue
+            if not isinstance(channel, discord.abc.Messageable):
+                problems[ident] = "it is not a text channel"
+                continue
+            me = getattr(getattr(channel, "guild", None), "me", None)
+            if me is not None and isinstance(channel, discord.abc.GuildChannel):
+                perms = channel.permissions_for(me)
+                if not (perms.view_channel and perms.send_messages):
+                    problems[ident] = (
+                        "the bot may not send messages there; allow View Channel and "
+                        "Send Messages for the bot's role"
+                    )
+        return problems
 
     # -- inbound --
 

@@ -124,6 +124,8 @@ class FakeChannel:
     name: str
     type: int = 0  # GUILD_TEXT
     position: int = 0
+    # Overwrites as Discord sends them: {"id", "type" (0 role, 1 member), "allow", "deny"}.
+    overwrites: list[dict[str, Any]] = field(default_factory=list)
 
     def payload(self, guild_id: int | None) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -131,7 +133,7 @@ class FakeChannel:
             "type": self.type,
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": list(self.overwrites),
             "nsfw": False,
             "topic": None,
             "last_message_id": None,

@@ -69,6 +69,7 @@ class InteractionRecord:
     sent_at: float
     callback: dict[str, Any] | None = None
     callback_at: float | None = None
+    answered_at: float | None = None  # when visible content first arrived (bench figure)
     original_id: int | None = None  # the message the callback created or updated
     followup_ids: list[int] = field(default_factory=list)
 
@@ -153,6 +154,20 @@ class DiscordRestApi:
     def close_dms(self, user_id: int) -> None:
         """The user does not accept direct messages: sending fails with 50007."""
         self.closed_dms.add(user_id)
+
+    def deny_send(self, channel_id: int) -> None:
+        """A channel overwrite takes Send Messages from the bot; posting there fails with 50013."""
+        for guild in self.guilds.values():
+            if channel_id in guild.channels:
+                deny = {"id": str(self.bot.id), "type": 1, "allow": "0", "deny": str(0x800)}
+                guild.channels[channel_id].overwrites.append(deny)
+        self.fail(
+            "POST",
+            f"/channels/{channel_id}/messages",
+            status=403,
+            code=50013,
+            message="Missing Permissions",
+        )
 
     # --- failure injection ----------------------------------------------------------------
 
@@ -291,6 +306,7 @@ class DiscordRestApi:
         ("GET", "/webhooks/{application_id}/{token}/messages/{message_id}", "_get_webhook_msg"),
         ("PATCH", "/webhooks/{application_id}/{token}/messages/{message_id}", "_edit_webhook_msg"),
         ("DELETE", "/webhooks/{application_id}/{token}/messages/{message_id}", "_del_webhook_msg"),
+        ("GET", "/channels/{channel_id}", "_get_channel"),
         ("POST", "/channels/{channel_id}/messages", "_post_message"),
         ("PATCH", "/channels/{channel_id}/messages/{message_id}", "_edit_message"),
         ("DELETE", "/channels/{channel_id}/messages/{message_id}", "_delete_message"),
@@ -534,6 +550,8 @@ class DiscordRestApi:
         if kind in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
             validate_message(data, partial=kind == UPDATE_MESSAGE)
         record.callback, record.callback_at = body, loop_time
+        if kind in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
+            record.answered_at = loop_time
         channel_id = int(record.payload["channel_id"])
         message: StoredMessage | None = None
         if kind == CHANNEL_MESSAGE:
@@ -573,6 +591,8 @@ class DiscordRestApi:
             return _error(404, 10015, "Unknown Webhook")
         body = call.json or {}
         validate_message(body)
+        if record.answered_at is None:
+            record.answered_at = call.at
         original = self.messages.get(record.original_id or 0)
         if (
             original is not None
@@ -612,7 +632,12 @@ class DiscordRestApi:
         self, call: Call, application_id: str, token: str, message_id: str
     ) -> web.Response:
         found = self._webhook_message(application_id, token, message_id)
-        return found if isinstance(found, web.Response) else self._edit(found, call.json or {})
+        if isinstance(found, web.Response):
+            return found
+        record = self._interaction_by_token(token)
+        if record is not None and record.answered_at is None:
+            record.answered_at = call.at
+        return self._edit(found, call.json or {})
 
     def _del_webhook_msg(
         self, call: Call, application_id: str, token: str, message_id: str
@@ -622,6 +647,16 @@ class DiscordRestApi:
             return found
         found.deleted = True
         return web.Response(status=204)
+
+    def _get_channel(self, call: Call, channel_id: str) -> web.Response:
+        cid = int(channel_id)
+        for guild in self.guilds.values():
+            if cid in guild.channels:
+                return _json(guild.channels[cid].payload(guild.id))
+        if cid in self.dm_channels.values():
+            user = next(u for u, c in self.dm_channels.items() if c == cid)
+            return _json({"id": channel_id, "type": 1, "recipients": [self.users[user].payload()]})
+        return _error(404, 10003, "Unknown Channel")
 
     def _channel_exists(self, channel_id: int) -> bool:
         in_guild = any(channel_id in g.channels for g in self.guilds.values())
