@@ -365,4 +365,3 @@ async def muted_persons(session: AsyncSession, community_id: int) -> set[int]:
         select(SurveyMute.person_id).where(SurveyMute.community_id == community_id)
     )
     return set(rows.all())
-

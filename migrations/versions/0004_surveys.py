@@ -101,9 +101,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token", name=op.f("uq_survey_links_token")),
     )
     with op.batch_alter_table("survey_links", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_survey_links_member_id"), ["member_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_survey_links_member_id"), ["member_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -39,7 +39,8 @@ async def render_round(ctx: SendContext, row: Delivery) -> Message | None:
     """A channel post; also plans the next round and the nudges of newly known members.
 
     The planning writes in a session of its own, opened before any query on ctx.session (a
-    read there would hold SQLite's lock while this waits for it).
+    read there would hold SQLite's lock while this waits for it). A round too late to be
+    worth posting still plans the next one, so the cadence survives a long outage.
     """
     services = ctx.services
     async with services.db.session() as session:
@@ -50,6 +51,8 @@ async def render_round(ctx: SendContext, row: Delivery) -> Message | None:
             session, services, survey, ctx.now, after=int(row.payload.get("round", 0))
         )
         await plan_nudges(session, services, survey, ctx.now)
+    if ctx.lateness > ROUND_LATENESS:
+        return None
     zone = services.settings.community.timezone
     return message(
         para(
@@ -114,5 +117,5 @@ def _survey_id(row: Delivery) -> int:
 
 
 def register_kinds(kinds: KindRegistry) -> None:
-    kinds.add(DeliveryKind(REMINDER_KIND, render_round, max_lateness=ROUND_LATENESS))
+    kinds.add(DeliveryKind(REMINDER_KIND, render_round))
     kinds.add(DeliveryKind(NUDGE_KIND, render_nudge, max_lateness=NUDGE_LATENESS))

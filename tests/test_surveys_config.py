@@ -1,0 +1,106 @@
+"""[[surveys]] from the config file: synced at every start, one row per name, closes kept."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.core.urls import UrlChecker
+from bot.store.surveys import Survey
+from tests.scenarios.conftest import fake_resolver
+from tests.test_surveys_flow import T0, TOKEN, harness
+
+SURVEY = {
+    "name": "2026 Community Survey",
+    "url": "https://example.org/survey",
+    "closes": "2026-12-31",
+}
+
+
+def config(*surveys: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "community": {"name": "Example", "timezone": "America/Los_Angeles"},
+        "surveys": list(surveys),
+    }
+
+
+async def count(h: Any) -> int:
+    async with h.app.db.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Survey)) or 0)
+
+
+async def test_declared_survey_is_created_once_and_updated(sqlite_url: str) -> None:
+    async with harness(sqlite_url, config=config(SURVEY)) as h:
+        listed = await h.say("/survey", "olu")
+        assert "2026 Community Survey" in listed and TOKEN.search(listed)
+        await h.at(T0)
+        assert len(h.channel()) == 1
+    changed = {**SURVEY, "url": "https://example.org/survey-v2", "closes": "2027-01-31"}
+    async with harness(sqlite_url, config=config(changed), at=T0 + timedelta(hours=1)) as h:
+        assert await count(h) == 1
+        async with h.app.db.sessions() as session:
+            survey = await session.scalar(select(Survey))
+        assert survey is not None and survey.url == "https://example.org/survey-v2"
+        assert survey.closes_at == datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+        await h.at(T0 + timedelta(hours=1))
+        assert h.channel() == []  # a restart does not post round 0 again
+
+
+async def test_a_closed_declared_survey_stays_closed_after_a_restart(sqlite_url: str) -> None:
+    async with harness(sqlite_url, config=config(SURVEY)) as h:
+        assert "Closed" in await h.say('/survey close "2026 Community Survey"', "maya")
+    async with harness(sqlite_url, config=config(SURVEY)) as h:
+        assert "no open surveys" in await h.say("/survey list", "olu")
+
+
+async def test_a_survey_that_opens_later_is_listed_from_that_day(sqlite_url: str) -> None:
+    later = {**SURVEY, "opens": "2026-12-10"}
+    async with harness(sqlite_url, config=config(later)) as h:
+        assert "no open surveys" in await h.say("/survey list", "olu")
+        opens = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)  # midnight in Los Angeles
+        h.clock.at = opens - timedelta(seconds=1)
+        assert "no open surveys" in await h.say("/survey list", "olu")
+        h.clock.at = opens
+        assert TOKEN.search(await h.say("/survey list", "olu"))
+        await h.at(opens)
+        assert len(h.channel()) == 1
+
+
+async def test_a_declared_private_url_is_left_out(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = {"name": "Internal", "url": "https://internal.example/form"}
+    with caplog.at_level(logging.ERROR):
+        async with harness(sqlite_url, config=config(bad, SURVEY)) as h:
+            listed = await h.say("/survey list", "olu")
+            assert "2026 Community Survey" in listed and "Internal" not in listed
+    assert any("surveys[0]" in r.getMessage() and "url" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://10.20.30.40/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "https://internal.example/",
+        "https://metadata.example/",
+    ],
+)
+async def test_url_checker_refuses_private_addresses(url: str) -> None:
+    from bot.core.errors import UserError
+
+    with pytest.raises(UserError, match="private, loopback or link-local"):
+        await UrlChecker(fake_resolver).check(url)
+
+
+async def test_url_checker_accepts_public_and_unresolvable_hosts() -> None:
+    checker = UrlChecker(fake_resolver)
+    assert await checker.check(" https://example.org/survey ") == "https://example.org/survey"
+    assert await checker.check("https://does-not-resolve.example/x")
