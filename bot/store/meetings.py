@@ -7,7 +7,7 @@ are rows keyed by the occurrence's scheduled local date, the name CONTRACT gives
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +26,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.features.meetings.recurrence import Move, Series
 from bot.store.models import Base, Member
 
 LOCAL_START_FORMAT = "%Y-%m-%dT%H:%M"
@@ -140,33 +139,13 @@ class Subscription(Base):
     created_at: Mapped[datetime]
 
 
-# --- mapping rows onto recurrence values ------------------------------------------------------
-
-
 def local_start_of(meeting: Meeting) -> datetime:
+    """The first start: a naive local wall-clock time in the meeting's zone."""
     return datetime.strptime(meeting.local_start, LOCAL_START_FORMAT)
 
 
 def format_local_start(local: datetime) -> str:
     return local.strftime(LOCAL_START_FORMAT)
-
-
-def series_of(meeting: Meeting, overrides: list[MeetingOverride]) -> Series:
-    """The meeting's schedule as a recurrence value (rows are trusted: validated on write)."""
-    skips = frozenset(o.occurrence_date for o in overrides if o.kind == OverrideKind.SKIP)
-    moves = tuple(
-        Move(o.occurrence_date, o.new_start)
-        for o in overrides
-        if o.kind == OverrideKind.MOVE and o.new_start is not None
-    )
-    return Series(
-        local_start=local_start_of(meeting),
-        zone=meeting.timezone,
-        duration=timedelta(minutes=meeting.duration_minutes),
-        rrule=meeting.rrule,
-        skips=skips,
-        moves=moves,
-    )
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -201,10 +180,6 @@ async def overrides_of(
     for row in rows:
         by_meeting[row.meeting_id].append(row)
     return by_meeting
-
-
-async def load_series(session: AsyncSession, meeting: Meeting) -> Series:
-    return series_of(meeting, (await overrides_of(session, [meeting.id]))[meeting.id])
 
 
 async def set_override(

@@ -18,6 +18,7 @@ from bot.features.meetings.lookup import (
     next_to_come,
     upcoming_or_current,
 )
+from bot.features.meetings.records import load_series
 from bot.features.meetings.reminders import plan_meeting, withdraw
 from bot.features.meetings.views import agenda_block, headline, link_parts, links_paragraph
 from bot.scheduling.targets import Target
@@ -27,7 +28,6 @@ from bot.store.meetings import (
     agenda_items,
     agenda_items_since,
     get_subscription,
-    load_series,
 )
 
 # Anyone may add agenda items; this many per member per hour keeps a flood out.

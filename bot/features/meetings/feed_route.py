@@ -9,7 +9,13 @@ from aiohttp import web
 
 from bot.core.services import Services
 from bot.features.meetings.calendar_feed import FeedEntry, build_calendar, meeting_uid
-from bot.store.meetings import Meeting, MeetingState, meetings_in_state, overrides_of, series_of
+from bot.features.meetings.records import series_of
+from bot.store.meetings import (
+    Meeting,
+    MeetingState,
+    meetings_in_state,
+    overrides_of,
+)
 
 # Cancelled and archived meetings stay in the feed as STATUS:CANCELLED for a while, so
 # subscribed calendars learn of the cancellation before the event disappears.

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from bot.core.context import Context
 from bot.core.errors import UserError
+from bot.features.meetings.records import series_of
 from bot.features.meetings.recurrence import (
     Occurrence,
     Series,
@@ -22,7 +23,6 @@ from bot.store.meetings import (
     get_meeting,
     meetings_in_state,
     overrides_of,
-    series_of,
 )
 
 MAX_AHEAD = timedelta(days=3660)

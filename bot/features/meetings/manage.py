@@ -13,6 +13,7 @@ from bot.core.message import Link, Message, Strong, Text, message, para
 from bot.features.meetings.errors import ScheduleError
 from bot.features.meetings.ladder import DEFAULT_AGENDA_CALL, DEFAULT_LADDER
 from bot.features.meetings.lookup import find_meeting, refuse_if_declared, scheduled_on
+from bot.features.meetings.records import load_series
 from bot.features.meetings.recurrence import (
     Occurrence,
     Series,
@@ -40,7 +41,6 @@ from bot.store.meetings import (
     format_local_start,
     get_meeting,
     get_recap,
-    load_series,
     local_start_of,
     meeting_values,
     set_override,

@@ -22,7 +22,13 @@ from bot.core.invocation import Platform
 from bot.core.message import Link, Message, Strong, Text, Time, message, para, quote
 from bot.core.services import Services
 from bot.features.meetings.ladder import PostKind, parse_ladder, parse_step, plan_posts
-from bot.features.meetings.recurrence import Occurrence, next_occurrence, occurrence_on
+from bot.features.meetings.records import load_series
+from bot.features.meetings.recurrence import (
+    Occurrence,
+    next_occurrence,
+    occurrence_on,
+    scheduled_occurrence,
+)
 from bot.features.meetings.views import agenda_block, links_paragraph, when
 from bot.scheduling.deliveries import Planned, enqueue
 from bot.scheduling.kinds import DeliveryKind, KindRegistry, SendContext
@@ -32,7 +38,6 @@ from bot.store.meetings import (
     Recap,
     agenda_items,
     get_recap,
-    load_series,
     subscribers,
 )
 from bot.store.models import Delivery, DeliveryState
@@ -183,7 +188,14 @@ async def _meeting_of(ctx: SendContext, row: Delivery) -> Meeting | None:
 
 
 async def _still_due(ctx: SendContext, row: Delivery) -> tuple[Meeting, Occurrence] | None:
-    """The meeting and occurrence a reminder row announces, if it still stands as planned."""
+    """The meeting and occurrence a reminder row announces, if it still stands as planned.
+
+    A post later than half its lead time is dropped: "in 7 days" sent 5 days late, or an
+    agenda call the day before, only confuse (the bot was down, or busy catching up).
+    """
+    lead = parse_step(str(row.payload["step"])).before
+    if lead and ctx.now - row.due_at > lead / 2:
+        return None
     meeting = await _meeting_of(ctx, row)
     if meeting is None:
         return None
@@ -273,8 +285,8 @@ async def render_notice(ctx: SendContext, row: Delivery) -> Message | None:
     old = datetime.fromisoformat(row.payload["old_start"])
     current = occurrence_on(series, day)
     if change is Change.SKIP:
-        if current is not None or ctx.now >= old:
-            return None  # no longer skipped, or too late to matter
+        if current is not None or scheduled_occurrence(series, day) is None or ctx.now >= old:
+            return None  # no longer skipped, off a changed rule, or too late to matter
         parts: list = [Strong(meeting.name), " on ", Time(old, zone), " is skipped."]
         following = next_occurrence(series, max(ctx.now, old))
         if following is not None:

@@ -7,8 +7,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features.meetings.records import series_of
 from bot.features.meetings.recurrence import scheduled_occurrence
-from bot.store.meetings import Meeting, overrides_of, series_of
+from bot.store.meetings import (
+    Meeting,
+    overrides_of,
+)
 
 # Fields that decide which dates the meeting falls on.
 RULE_FIELDS = ("rrule", "local_start", "timezone")
