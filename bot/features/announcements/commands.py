@@ -127,7 +127,7 @@ async def post(ctx: Context) -> Message:
     ctx.audit(
         ctx.label("announce"),
         f"#{announcement.id} {when}{', with ping' if announcement.ping else ''} "
-        f"to {len(targets)} channels: {text}",
+        f"to {len(targets)} {'channel' if len(targets) == 1 else 'channels'}: {text}",
     )
     if due is None:
         return Message.text(
