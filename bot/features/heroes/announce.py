@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.invocation import MemberRef, Platform
-from bot.core.message import Message, Strong, Text, message, para
+from bot.core.message import Mention, Message, Text, message, para
 from bot.features.heroes import schedule
 from bot.features.heroes.cycles import Cycle
 from bot.features.heroes.rules import calendar_cycle, named_cycle, nominating_cycle
@@ -66,8 +66,9 @@ async def preview(ctx: Context) -> Message:
     return message(
         para(
             f"This announces the {cycle.title} Community Hero in {len(targets)} "
-            f"channel{'s' if len(targets) != 1 else ''} ({_where(targets)}); "
-            f"{name_of(nominee)} has {len(rows)} nomination(s) this cycle. It will read:"
+            f"channel{'s' if len(targets) != 1 else ''} ({_where(targets)}); ",
+            Mention(member_ref(nominee)),
+            f" has {len(rows)} nomination(s) this cycle. It will read:",
         ),
         *post.blocks,
     )
@@ -110,7 +111,7 @@ async def announce(ctx: Context) -> Message:
     following, _ = await nominating_cycle(ctx.session, ctx.settings, ctx.community_id, ctx.now)
     return message(
         para(
-            Strong(name_of(nominee)),
+            Mention(member_ref(nominee)),
             f" is the {cycle.title} Community Hero; the announcement is on its way to "
             f"{len(targets)} channel{'s' if len(targets) != 1 else ''}.",
         ),

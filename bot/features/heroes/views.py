@@ -162,7 +162,15 @@ def announcement(
 
 
 def hall_entry_line(entry: HeroHallEntry, title: Callable[[str], str]) -> list[Inline | str]:
-    line: list[Inline | str] = [Strong(title(entry.cycle)), " — ", Text(entry.display_name)]
+    """A Hero as their platform shows them while the account lives, else the name snapshot."""
+    who: Inline = (
+        Text(entry.display_name)
+        if entry.member_id is None
+        else Mention(
+            MemberRef(Platform(entry.platform), entry.platform_user_id, entry.display_name)
+        )
+    )
+    line: list[Inline | str] = [Strong(title(entry.cycle)), " — ", who]
     if entry.citation:
         line += [": ", Text(entry.citation)]
     return line
