@@ -1,0 +1,263 @@
+"""A real `communitybot run` against the Slack fake: SIGTERM, readiness, logs without secrets.
+
+The process is started as an operator would, with every Slack URL pointed at the loopback
+fake. Waits poll with a deadline; nothing sleeps for a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.core.invocation import Platform
+from bot.scheduling.notices import NOTICE_KIND
+from bot.scheduling.queue import Planned, enqueue
+from bot.scheduling.targets import Target
+from bot.store.db import Database
+from bot.store.members import ensure_community
+from bot.store.migrate import upgrade
+from bot.store.models import Delivery, DeliveryState
+from tests.fakes.slack_api import SlackFake
+
+pytestmark = pytest.mark.process
+
+BOT_TOKEN = "xoxb-4242424242-4242424242-OpsTestTokenDoNotLeak42"
+SIGNING_SECRET = "0ps7e57516n1n65ecre7d0n07leak42"
+ANNOUNCE, ARCHIVED = "CANNOUNCE1", "CARCHIVED1"
+NOTICES = "COPSNOTICE"  # where the test's own delivery goes (features post to ANNOUNCE)
+STOP_WITHIN = 15.0  # the bound a SIGTERM must be honoured in (the app's grace is 20 s max)
+
+
+@dataclass
+class Bot:
+    proc: asyncio.subprocess.Process
+    lines: list[str] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    reader: asyncio.Task[None] | None = None
+
+    async def read(self) -> None:
+        assert self.proc.stderr is not None
+        async for raw in self.proc.stderr:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+            self.changed.set()
+
+    @property
+    def stderr(self) -> str:
+        return "\n".join(self.lines)
+
+    async def wait_for(self, predicate: Callable[[], object], within: float, what: str) -> object:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            self.changed.clear()
+            value = predicate()
+            if value:
+                return value
+            if self.proc.returncode is not None:
+                raise AssertionError(f"the bot exited while waiting for {what}:\n{self.stderr}")
+            left = deadline - loop.time()
+            if left <= 0:
+                raise TimeoutError(f"no {what} within {within} s:\n{self.stderr}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), min(left, 0.05))
+
+    def port(self) -> int | None:
+        for line in self.lines:
+            found = re.search(r"HTTP on [\d.]+:(\d+)", line)
+            if found:
+                return int(found.group(1))
+        return None
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackFake]:
+    async with SlackFake(signing_secret=SIGNING_SECRET, bot_token=BOT_TOKEN) as fake:
+        fake.add_channel(ANNOUNCE, "announcements")
+        fake.add_channel(ARCHIVED, "old-announcements", is_archived=True)
+        fake.add_channel(NOTICES, "ops-notices")
+        yield fake
+
+
+async def plan_notice(db_url: str, text: str) -> None:
+    """A due delivery, in the database before the bot starts (as if left by a previous run)."""
+    db = Database(db_url)
+    try:
+        await upgrade(db)
+        now = datetime.now(UTC)
+        async with db.session() as session:
+            community = await ensure_community(session, "Ops Test", "UTC", now)
+            target = Target.channel(Platform.SLACK, NOTICES)
+            await enqueue(
+                session,
+                community.id,
+                [Planned(NOTICE_KIND, "ops", "1", target, now, {"text": text})],
+                now,
+            )
+    finally:
+        await db.dispose()
+
+
+async def delivery_state(db_url: str) -> tuple[str, str | None]:
+    db = Database(db_url)
+    try:
+        async with db.sessions() as session:
+            row = await session.scalar(select(Delivery).where(Delivery.subject == "ops"))
+            assert row is not None
+            return row.state, row.claimed_by
+    finally:
+        await db.dispose()
+
+
+async def start_bot(tmp_path: Path, slack: SlackFake, db_url: str, **extra: str) -> Bot:
+    config = tmp_path / "communitybot.toml"
+    config.write_text(
+        '[community]\nname = "Ops Test"\ntimezone = "UTC"\n\n'
+        f'[slack]\nannounce_channels = ["{ANNOUNCE}", "{ARCHIVED}"]\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+    env = {k: v for k, v in env.items() if not k.startswith("COMMUNITYBOT_")}
+    env.update(
+        COMMUNITYBOT_CONFIG=str(config),
+        COMMUNITYBOT_DATABASE_URL=db_url,
+        COMMUNITYBOT_HTTP_PORT="0",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        **extra,
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    bot = Bot(proc)
+    bot.reader = asyncio.create_task(bot.read())
+    return bot
+
+
+async def status(url: str) -> int:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return response.status
+
+
+async def stop_and_collect(bot: Bot, within: float = STOP_WITHIN) -> int:
+    if bot.proc.returncode is None:
+        bot.proc.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(bot.proc.wait(), within)
+    finally:
+        if bot.proc.returncode is None:
+            bot.proc.kill()
+            await bot.proc.wait()
+        if bot.reader is not None:
+            await bot.reader
+
+
+def assert_no_secrets(stderr: str, *secrets: str) -> None:
+    for secret in (BOT_TOKEN, SIGNING_SECRET, *secrets):
+        assert secret not in stderr, f"{secret[:6]}… appears in the logs"
+
+
+async def test_sigterm_finishes_the_send_in_flight_refuses_commands_and_exits_0(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await plan_notice(db_url, "a notice that is being sent when SIGTERM arrives")
+    delay = slack.inject_delay("chat.postMessage", 3.0)
+    delay.channel = NOTICES
+    bot = await start_bot(tmp_path, slack, db_url, COMMUNITYBOT_LOG_FORMAT="json")
+    try:
+        port = await bot.wait_for(bot.port, 20, "the HTTP port in the logs")
+        base = f"http://127.0.0.1:{port}"
+        await slack.wait_for(lambda: delay.remaining == 0, 20, "the delayed chat.postMessage")
+        assert await status(f"{base}/readyz") == 200
+        state, claimed_by = await delivery_state(db_url)
+        assert state == DeliveryState.CLAIMED and claimed_by is not None
+
+        loop = asyncio.get_running_loop()
+        signalled = loop.time()
+        bot.proc.send_signal(signal.SIGTERM)
+        await bot.wait_for(lambda: "stopping" in bot.stderr, 5, "the stop to begin")
+        # While the send finishes: not ready, and a new command gets a clear answer.
+        assert await status(f"{base}/readyz") == 503
+        exchange = await slack.slash_command(f"{base}/slack/events", "/communitybot", "help")
+        assert exchange.http is not None and exchange.http.status == 200
+        assert "restarting" in exchange.http.text
+
+        code = await stop_and_collect(bot)
+        took = loop.time() - signalled
+    finally:
+        await stop_and_collect(bot)
+    assert code == 0, bot.stderr
+    assert took < STOP_WITHIN
+    posted = slack.posted(NOTICES)
+    assert [m.text for m in posted] == ["a notice that is being sent when SIGTERM arrives"]
+    state, claimed_by = await delivery_state(db_url)
+    assert state == DeliveryState.SENT and claimed_by is not None
+    # JSON lines only, the start-up channel warning among them, and no secret anywhere.
+    records = [json.loads(line) for line in bot.lines]
+    messages = [r["message"] for r in records]
+    assert any(ARCHIVED in m and "cannot post" in m for m in messages), messages
+    assert not any(ANNOUNCE in m and "cannot post" in m for m in messages)
+    assert messages[-1] == "stopped"
+    assert_no_secrets(bot.stderr)
+
+
+async def test_sigterm_during_start_still_exits_0(tmp_path: Path, slack: SlackFake) -> None:
+    # Slack answers auth.test only after a long while: the process is still starting.
+    slow = slack.inject_delay("auth.test", 5.0)
+    bot = await start_bot(tmp_path, slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    loop = asyncio.get_running_loop()
+    try:
+        await slack.wait_for(lambda: slow.remaining == 0, 20, "auth.test to be asked")
+        signalled = loop.time()
+    finally:
+        code = await stop_and_collect(bot, within=10)
+    assert code == 0, bot.stderr
+    assert loop.time() - signalled < 3, "the stop did not wait for start to finish"
+    assert "communitybot is running" not in bot.stderr
+    assert_no_secrets(bot.stderr)
+
+
+async def test_secrets_stay_out_of_a_real_process_log_even_in_tracebacks(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    # Slack refuses the post with an error that echoes the token back, so the failure the
+    # bot logs (with its traceback at DEBUG) carries the secret.
+    await plan_notice(db_url, "this one fails")
+    slack.inject_error(
+        f"invalid_auth:{BOT_TOKEN}:{SIGNING_SECRET}", method="chat.postMessage", channel=NOTICES
+    )
+    bot = await start_bot(tmp_path, slack, db_url, COMMUNITYBOT_LOG_LEVEL="DEBUG")
+    try:
+        await bot.wait_for(
+            lambda: "failed" in bot.stderr and "invalid_auth" in bot.stderr, 20, "the failure"
+        )
+    finally:
+        code = await stop_and_collect(bot)
+    assert code == 0, bot.stderr
+    assert "invalid_auth:[redacted]:[redacted]" in bot.stderr
+    assert_no_secrets(bot.stderr)
+    # Human-readable by default: "2026-… INFO    bot.app: HTTP on 127.0.0.1:PORT".
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ", bot.stderr, re.M)
