@@ -293,3 +293,16 @@ async def test_unknown_tokens_get_a_bare_404(sqlite_url: str) -> None:
                 bodies.add(await response.text())
         assert len(bodies) == 1 and URL not in bodies.pop()
         assert (await h.links())["olu"].opened_at is None
+
+
+async def test_autocomplete_offers_open_surveys_first(sqlite_url: str) -> None:
+    from bot.features.surveys.commands import suggest_surveys
+
+    async with harness(sqlite_url) as h:
+        for name in ("Census", "Contributor Census", "Tooling"):
+            await h.say(f'/survey add "{name}" {URL}', "maya")
+        await h.say("/survey close Census", "maya")
+        services = h.app.services
+        assert await suggest_surveys(services, "") == ["Tooling", "Contributor Census", "Census"]
+        assert await suggest_surveys(services, "cen") == ["Census", "Contributor Census"]
+        assert await suggest_surveys(services, "TOOL") == ["Tooling"]

@@ -15,6 +15,8 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func, s
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.core.invocation import Platform
+from bot.scheduling.targets import Target
 from bot.store.models import Base, Delivery, DeliveryState, Member
 from bot.store.upsert import insert_ignore
 
@@ -123,6 +125,14 @@ async def open_surveys(session: AsyncSession, community_id: int, now: datetime) 
         .order_by(Survey.closes_at.is_(None), Survey.closes_at, Survey.name)
     )
     return [s for s in rows if s.is_open(now)]
+
+
+async def all_surveys(session: AsyncSession, community_id: int) -> list[Survey]:
+    """Every survey, newest first."""
+    rows = await session.scalars(
+        select(Survey).where(Survey.community_id == community_id).order_by(Survey.id.desc())
+    )
+    return list(rows.all())
 
 
 async def live_surveys(session: AsyncSession, community_id: int, now: datetime) -> list[Survey]:
@@ -324,7 +334,8 @@ async def stats(session: AsyncSession, survey: Survey) -> SurveyStats:
     reached = sum(
         1
         for r in rows
-        if r.handed_at is not None or f"{r.platform}:dm:{r.platform_user_id}" in sent_targets
+        if r.handed_at is not None
+        or str(Target.dm(Platform(r.platform), r.platform_user_id)) in sent_targets
     )
     opened = sum(1 for r in rows if r.opened_at is not None)
     declined = {r.member_id for r in rows if r.declined_at is not None}
@@ -337,12 +348,15 @@ async def nudge_candidates(
 ) -> list[Member]:
     """Members the bot knows (they used it themselves) on `platforms`, bots excluded."""
     rows = await session.scalars(
-        select(Member).where(
+        select(Member)
+        .where(
             Member.community_id == community_id,
             Member.known.is_(True),
             Member.is_bot.is_(False),
             Member.platform.in_(platforms),
         )
+        # One order everywhere, so concurrent planners take row locks in the same order.
+        .order_by(Member.id)
     )
     return list(rows.all())
 

@@ -7,6 +7,7 @@ from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.message import Inline, Link, Message, Strong, Text, bullets, message, para
+from bot.core.services import Services
 from bot.features.surveys.plan import cadence, channel_targets, link_url, plan_member, plan_survey
 from bot.features.surveys.reminders import closes_part
 from bot.store import surveys as store
@@ -164,6 +165,18 @@ async def unmute_command(ctx: Context) -> Message:
     return Message.text("Survey reminders are back on for you.")
 
 
+async def suggest_surveys(services: Services, typed: str) -> list[str]:
+    """Survey names for autocomplete: open ones first, then closed ones, prefix matches first."""
+    async with services.db.sessions() as session:
+        rows = await store.all_surveys(session, services.community_id)
+    now = services.clock()
+    names = [s.name for s in rows if not s.is_over(now)] + [s.name for s in rows if s.is_over(now)]
+    needle = typed.strip().casefold()
+    starts = [n for n in names if n.casefold().startswith(needle)]
+    inside = [n for n in names if needle in n.casefold() and n not in starts]
+    return (starts + inside)[:25]
+
+
 _NAME = Arg("name", ArgType.SURVEY, "the survey's name (a word, or a phrase in quotes)")
 # Where the name is the only argument it may also be typed without quotes.
 _WHOLE_NAME = Arg("name", ArgType.SURVEY, "the survey's name", rest=True)
@@ -233,3 +246,4 @@ def register_commands(registry: Registry) -> None:
     )
     for spec in specs:
         registry.add(spec)
+    registry.completer(ArgType.SURVEY, suggest_surveys)
