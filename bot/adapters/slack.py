@@ -4,8 +4,12 @@ The adapter only translates. A slash command becomes an Invocation, a button a P
 the core's Reply comes back as Block Kit. Persist, then acknowledge: bolt runs in
 `process_before_response` mode, so the dispatcher's transaction has committed before the ack
 leaves; a reply that needs more than one message, and anything slow, follows through
-`respond` as tasks the adapter tracks (and `drain` awaits). If the core ever takes longer
+the response_url as tasks the adapter tracks (and `drain` awaits). If the core ever takes longer
 than ACK_BUDGET, the ack says so and the answer follows when ready: Slack gives up at 3 s.
+
+Slack redelivers only Events API callbacks (deduplicated by event_id in the database);
+slash commands and button presses are never redelivered, so they carry no dedup key,
+which would cost a database write per command.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -24,11 +28,12 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.base import DeliveryError
 from bot.adapters.slack_people import UserGroups, slack_member
 from bot.adapters.slack_render import SlackMessage, render
-from bot.adapters.slack_web import build_client, delivery_error
+from bot.adapters.slack_web import build_client, delivery_error, retry_handlers
 from bot.core.dispatch import Dispatcher
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
 from bot.core.message import Bullets, Message, Paragraph, Quote, Time
@@ -41,6 +46,16 @@ log = logging.getLogger(__name__)
 
 ACK_BUDGET = 2.5  # seconds; Slack shows an error to the person after 3
 STILL_WORKING = "Working on it… the answer follows in a moment."
+
+
+_CHANNEL_HINTS = {
+    "channel_not_found": (
+        "the channel does not exist or the bot cannot see it; for a private channel, "
+        "invite the bot with /invite @communitybot"
+    ),
+    "is_archived": "the channel is archived; unarchive it or configure another one",
+    "missing_scope": "the app lacks the channels:read/groups:read scope; reinstall it",
+}
 
 
 class SlackConfigError(Exception):
@@ -115,6 +130,7 @@ class SlackAdapter:
         self._dm_channels: dict[str, str] = {}
         self._connected = False
         self._reconnect: asyncio.Task[None] | None = None
+        self.ack_budget = ACK_BUDGET
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -209,7 +225,7 @@ class SlackAdapter:
     ) -> Reply | None:
         """The reply, or None when it is not ready within ACK_BUDGET (`late` takes it over)."""
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
+        done, _ = await asyncio.wait({task}, timeout=self.ack_budget)
         if task in done:
             return task.result()
         self._follow(late(task))
@@ -221,20 +237,19 @@ class SlackAdapter:
             zone = await self.dispatcher.zone_of(Actor(Platform.SLACK, user_id))
         return render(reply.message, ping=self.settings.slack.announce_ping, reader_zone=zone)
 
-    async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+    async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
         user_id = command["user_id"]
-        trigger = command.get("trigger_id")
+        response_url = command.get("response_url", "")
         inv = Invocation(
             command=self._canonical[command["command"]],
             actor=await self._actor(user_id, command.get("user_name", "")),
             place=self._place(command.get("channel_id"), command.get("team_id")),
             text=command.get("text", ""),
-            dedup_key=f"trigger:{trigger}" if trigger else None,
             received_at=self.services.clock(),
         )
 
         async def late(task: asyncio.Task[Reply]) -> None:
-            await self._respond(respond, await task, user_id, replace=False)
+            await self._respond(response_url, await task, user_id, replace=False)
 
         reply = await self._within_budget(self.dispatcher.handle(inv), late)
         if reply is None:
@@ -244,49 +259,64 @@ class SlackAdapter:
         kind = "in_channel" if reply.public else "ephemeral"
         await ack(text=first.text, blocks=first.blocks, response_type=kind)
         if rest:
-            self._follow(self._send_parts(respond, rest, kind, replace=False))
+            self._follow(self._send_parts(response_url, rest, kind, replace=False))
 
-    async def _on_action(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def _on_action(self, ack: Any, body: dict[str, Any]) -> None:
         action = body["actions"][0]
+        response_url = body.get("response_url", "")
         user = body.get("user") or {}
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id"
         )
-        trigger = body.get("trigger_id")
         press = Press(
             action_id=action.get("action_id", ""),
             actor=await self._actor(
                 user.get("id", ""), user.get("username") or user.get("name", "")
             ),
             place=self._place(channel, (body.get("team") or {}).get("id")),
-            dedup_key=f"trigger:{trigger}" if trigger else None,
         )
 
         async def late(task: asyncio.Task[Reply]) -> None:
-            await self._respond(respond, await task, press.actor.user_id, replace=True)
+            await self._respond(response_url, await task, press.actor.user_id, replace=True)
 
         reply = await self._within_budget(self.dispatcher.press(press), late)
         await ack()
         if reply is not None:
-            self._follow(self._respond(respond, reply, press.actor.user_id, replace=reply.replace))
+            self._follow(
+                self._respond(response_url, reply, press.actor.user_id, replace=reply.replace)
+            )
 
-    async def _respond(self, respond: Any, reply: Reply, user_id: str, *, replace: bool) -> None:
+    async def _respond(
+        self, response_url: str, reply: Reply, user_id: str, *, replace: bool
+    ) -> None:
         parts = await self._rendered(reply, user_id)
         kind = "in_channel" if reply.public else "ephemeral"
-        await self._send_parts(respond, parts, kind, replace=replace)
+        await self._send_parts(response_url, parts, kind, replace=replace)
 
-    @staticmethod
     async def _send_parts(
-        respond: Any, parts: list[SlackMessage], kind: str, *, replace: bool
+        self, response_url: str, parts: list[SlackMessage], kind: str, *, replace: bool
     ) -> None:
-        # A response_url takes five posts; the renderer keeps long answers well within that.
+        """Post to the response_url (five posts at most; the renderer stays well within)."""
+        if not response_url:
+            log.warning("Slack sent no response_url; %d message(s) not delivered", len(parts))
+            return
+        # slack_sdk's webhook client on the adapter's pooled session (bolt's `respond` opens
+        # a new connection for every post), with the same counted retries as the Web API.
+        hook = AsyncWebhookClient(
+            response_url, session=self._session, retry_handlers=retry_handlers()
+        )
         for i, part in enumerate(parts[:5]):
-            await respond(
+            answer = await hook.send(
                 text=part.text,
                 blocks=part.blocks,
                 response_type=kind,
                 replace_original=replace and i == 0,
             )
+            if answer.status_code != 200:
+                log.warning(
+                    "Slack refused a response_url post: %s %s", answer.status_code, answer.body
+                )
+                return
 
     async def _dedup_events(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         # Slack redelivers an event it thinks we missed (X-Slack-Retry-Num); each delivery is
@@ -363,6 +393,23 @@ class SlackAdapter:
                 await self._delete_one(channel, ts)
         except Exception as exc:
             raise delivery_error(exc) from exc
+
+    async def check_channels(self, channel_ids: Sequence[str]) -> Mapping[str, str]:
+        """For the start-up check: each configured channel the bot cannot post in, and why."""
+        problems: dict[str, str] = {}
+        for channel in channel_ids:
+            try:
+                info = (await self.client.conversations_info(channel=channel))["channel"]
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", ""))
+                problems[channel] = _CHANNEL_HINTS.get(error, f"Slack answered {error}")
+                continue
+            except Exception as exc:
+                problems[channel] = f"could not check it ({delivery_error(exc).reason})"
+                continue
+            if info.get("is_archived"):
+                problems[channel] = _CHANNEL_HINTS["is_archived"]
+        return problems
 
     async def _delete_one(self, channel: str, ts: str) -> None:
         try:

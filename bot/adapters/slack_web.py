@@ -138,7 +138,7 @@ class _ConnectionError(AsyncConnectionErrorRetryHandler):
         await super().prepare_for_next_attempt_async(**kwargs)  # type: ignore[arg-type]
 
 
-def retry_handlers(max_retries: int = 2) -> list[AsyncRetryHandler]:
+def retry_handlers(max_retries: int = 3) -> list[AsyncRetryHandler]:
     return [
         _Observer(),
         _RateLimited(max_retry_count=max_retries),
