@@ -29,10 +29,10 @@ from discord import app_commands
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import App  # noqa: E402
-from bot.config import Settings, parse_file_config  # noqa: E402
-from bot.core.invocation import Platform  # noqa: E402
-from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember  # noqa: E402
+from bot.app import App
+from bot.config import Settings, parse_file_config
+from bot.core.invocation import Platform
+from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember
 
 # (id >> 22) % 2: the bare client's guild on shard 0, the bot's on shard 1.
 BARE_GUILD, BOT_GUILD = 2000 << 22, 2001 << 22
@@ -53,7 +53,7 @@ async def burst(fake: DiscordFake, command: str, guild_id: int, users: list[int]
     return [r.answered_at - r.sent_at for r in records]  # type: ignore[operator]
 
 
-async def start_bare(fake: DiscordFake) -> discord.Client:
+async def start_bare(fake: DiscordFake) -> tuple[discord.Client, asyncio.Task[None]]:
     client = discord.Client(
         intents=discord.Intents.none(), shard_id=0, shard_count=2, guild_ready_timeout=0
     )
@@ -67,9 +67,9 @@ async def start_bare(fake: DiscordFake) -> discord.Client:
     fake.guild_commands[BARE_GUILD] = [
         {"id": "1", "name": "bare", "type": 1, "description": "answers at once"}
     ]
-    asyncio.create_task(client.connect())
+    task = asyncio.create_task(client.connect())
     await asyncio.wait_for(client.wait_until_ready(), 30)
-    return client
+    return client, task
 
 
 async def main(bursts: int, size: int, db_url: str | None) -> int:
@@ -84,7 +84,7 @@ async def main(bursts: int, size: int, db_url: str | None) -> int:
                 members=[FakeMember(user=p) for p in people],
                 channels=[FakeChannel(id=guild_id + 1, name="general")],
             )
-        bare = await start_bare(fake)
+        bare, bare_task = await start_bare(fake)
         with tempfile.TemporaryDirectory() as tmp:
             settings = Settings(
                 file=parse_file_config({"community": {"name": "Bench", "timezone": "UTC"}}),
@@ -111,6 +111,7 @@ async def main(bursts: int, size: int, db_url: str | None) -> int:
             finally:
                 await app.stop()
                 await bare.close()
+                await bare_task
     ms = 1000
     print(
         f"{bursts} bursts of {size} interactions each (after a warm-up burst), "
