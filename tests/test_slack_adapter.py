@@ -367,3 +367,39 @@ def test_member_parser() -> None:
     assert slack_member("<@W012ABC|olu>") == MemberRef(Platform.SLACK, "W012ABC", "olu")
     for bad in ("@olu", "U012ABC", "<@C012ABC>", "<!here>", "<@U012ABC"):
         assert slack_member(bad) is None
+
+
+async def test_usergroup_cache_expires_and_survives_failures(fake: SlackFake) -> None:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.adapters.slack_people import UserGroups
+
+    now = [0.0]
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)
+    groups = UserGroups(client, ["SMAINTS", "SOTHERS"], ttl=60, clock=lambda: now[0])
+    fake.set_usergroup("SOTHERS", ["UOLU"])
+    assert await groups.groups_of("URAJ") == {"SMAINTS"}
+    assert await groups.groups_of("UOLU") == {"SOTHERS"}
+    assert len(fake.calls("usergroups.users.list")) == 2  # one per group, then cached
+
+    # Past the expiry the stale answer is served at once and a refresh runs behind it.
+    fake.set_usergroup("SMAINTS", ["UANA"])
+    now[0] = 61.0
+    assert await groups.groups_of("URAJ") == {"SMAINTS"}
+    await fake.wait_for(lambda: len(fake.calls("usergroups.users.list")) == 4, what="refresh")
+    assert await fake.wait_for(lambda: groups._members["SMAINTS"] == {"UANA"}, what="stored")
+    assert await groups.groups_of("URAJ") == frozenset()
+
+    # A failed refresh keeps the last known members instead of demoting everyone.
+    fake.inject_error("ratelimited", method="usergroups.users.list", times=2)
+    now[0] = 200.0
+    await groups.refresh()
+    assert await groups.groups_of("UANA") == {"SMAINTS"}
+    await groups.close()
+
+
+async def test_archived_announce_channel_is_reported(tmp_path: Path, fake: SlackFake) -> None:
+    fake.add_channel("CANNOUNCE", "announce", is_archived=True)
+    async with running_bot(tmp_path, fake) as (app, _, _):
+        [warning] = app.channel_warnings
+        assert "archived" in warning
