@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bot.core.invocation import Platform
@@ -160,6 +161,18 @@ async def status(url: str) -> int:
         return response.status
 
 
+async def metrics(url: str) -> dict[str, dict[frozenset[tuple[str, str]], float]]:
+    """Sample values by sample name and label set, from the bot's /metrics."""
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200
+        body = await response.text()
+    values: dict[str, dict[frozenset[tuple[str, str]], float]] = {}
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            values.setdefault(sample.name, {})[frozenset(sample.labels.items())] = sample.value
+    return values
+
+
 async def stop_and_collect(bot: Bot, within: float = STOP_WITHIN) -> int:
     if bot.proc.returncode is None:
         bot.proc.send_signal(signal.SIGTERM)
@@ -185,12 +198,22 @@ async def test_sigterm_finishes_the_send_in_flight_refuses_commands_and_exits_0(
     await plan_notice(db_url, "a notice that is being sent when SIGTERM arrives")
     delay = slack.inject_delay("chat.postMessage", 3.0)
     delay.channel = NOTICES
+    slack.inject_rate_limit("conversations.info", retry_after=1)  # a retry to count
     bot = await start_bot(tmp_path, slack, db_url, COMMUNITYBOT_LOG_FORMAT="json")
     try:
         port = await bot.wait_for(bot.port, 20, "the HTTP port in the logs")
         base = f"http://127.0.0.1:{port}"
         await slack.wait_for(lambda: delay.remaining == 0, 20, "the delayed chat.postMessage")
         assert await status(f"{base}/readyz") == 200
+        answered = await slack.slash_command(f"{base}/slack/events", "/communitybot", "help")
+        assert answered.http is not None and answered.http.status == 200
+        families = await metrics(f"{base}/metrics")
+        ok = {"command": "communitybot help", "platform": "slack", "outcome": "ok"}
+        assert families["communitybot_commands_total"].get(frozenset(ok.items())) == 1
+        requests = families["communitybot_platform_requests_total"]
+        assert requests.get(frozenset({"platform": "slack", "status": "200"}.items()), 0) >= 2
+        retries = families["communitybot_platform_retries_total"]
+        assert retries.get(frozenset({"platform": "slack", "reason": "ratelimited"}.items())) == 1
         state, claimed_by = await delivery_state(db_url)
         assert state == DeliveryState.CLAIMED and claimed_by is not None
 
