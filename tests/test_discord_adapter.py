@@ -236,10 +236,15 @@ async def test_autocomplete_offers_the_features_suggestions(bot: DiscordDriver) 
     assert meet["options"][0]["autocomplete"] is True and "choices" not in meet["options"][0]
 
 
-async def test_feature_buttons_check_maintainer_roles_on_every_press(bot: DiscordDriver) -> None:
-    said = await bot.say("/probe buttons", as_="olu")
+async def test_button_presses_recheck_maintainer_roles(bot: DiscordDriver) -> None:
+    said = await bot.say("/probe buttons", as_="maya")
     refused = await bot.press(said, "Act", as_="olu")
     assert refused.text.startswith("Only maintainers")
+    maya = bot.fake.guilds[GUILD_ID].members[bot.person("maya")]
+    roles, maya.roles = maya.roles, []  # the role is taken away after the answer was shown
+    refused = await bot.press(said, "Act", as_="maya")
+    assert refused.text.startswith("Only maintainers")
+    maya.roles = roles
     done = await bot.press(said, "Act", as_="maya")
     assert done.text == "acted on 42"
 
