@@ -21,6 +21,7 @@ LABELS = ["Done", "Remind me later", "Not interested"]
 async def test_slack_nudge_in_a_dm_with_working_buttons(tmp_path: Path) -> None:
     async with slack_driver(tmp_path, SCENARIO_CONFIG, resolver=fake_resolver) as bot:
         await bot.say(ADD, as_="maya")
+        await bot.run_due()  # round 0: the channel post, and nudges planned for maya
         [token] = TOKEN.findall((await bot.say("/survey list", as_="olu")).text)
         start = datetime.now(UTC)
         await bot.app.run_due(start + timedelta(days=4))
@@ -54,6 +55,7 @@ async def test_slack_nudge_in_a_dm_with_working_buttons(tmp_path: Path) -> None:
 async def test_discord_nudge_in_a_dm_with_working_buttons(tmp_path: Path) -> None:
     async with discord_driver(tmp_path, SCENARIO_CONFIG, resolver=fake_resolver) as bot:
         await bot.say(ADD, as_="maya")
+        await bot.run_due()  # round 0: the channel post, and nudges planned for maya
         [token] = TOKEN.findall((await bot.say("/survey list", as_="olu")).text)
         start = datetime.now(UTC)
         await bot.app.run_due(start + timedelta(days=4))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -146,6 +147,29 @@ async def live_surveys(session: AsyncSession, community_id: int, now: datetime) 
 # -- links --
 
 
+async def ensure_links(
+    session: AsyncSession, survey_id: int, member_ids: list[int], now: datetime
+) -> None:
+    """Links for these members (one statement); existing links keep their tokens."""
+    if not member_ids:
+        return
+    table = SurveyLink.__table__
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    await session.execute(
+        insert.on_conflict_do_nothing(index_elements=("survey_id", "member_id")),
+        [
+            {
+                "survey_id": survey_id,
+                "member_id": member_id,
+                "token": secrets.token_urlsafe(TOKEN_BYTES),
+                "created_at": now,
+            }
+            for member_id in member_ids
+        ],
+    )
+
+
 async def ensure_link(
     session: AsyncSession, survey_id: int, member_id: int, now: datetime
 ) -> SurveyLink:
@@ -251,6 +275,20 @@ async def nudges_sent(session: AsyncSession, survey: Survey, target: str) -> int
         )
     )
     return int(count or 0)
+
+
+async def nudged_targets(session: AsyncSession, survey: Survey) -> set[str]:
+    """Targets that already have this survey's nudges planned."""
+    rows = await session.scalars(
+        select(Delivery.target)
+        .where(
+            Delivery.kind == NUDGE_KIND,
+            Delivery.subject == survey.subject,
+            Delivery.occurrence.like("n%"),
+        )
+        .distinct()
+    )
+    return set(rows.all())
 
 
 async def nudge_in_flight(

@@ -9,7 +9,7 @@ from bot.core.errors import UserError
 from bot.core.message import Message, Strong, Time
 from bot.core.replies import Reply
 from bot.features.surveys.reminders import survey_label
-from bot.scheduling.deliveries import Planned, enqueue
+from bot.scheduling.queue import Planned, enqueue
 from bot.scheduling.targets import Target
 from bot.store import surveys as store
 from bot.store.surveys import NUDGE_KIND

@@ -8,7 +8,14 @@ from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.message import Inline, Link, Message, Strong, Text, bullets, message, para
 from bot.core.services import Services
-from bot.features.surveys.plan import cadence, channel_targets, link_url, plan_member, plan_survey
+from bot.features.surveys.plan import (
+    cadence,
+    channel_targets,
+    link_url,
+    plan_member,
+    plan_next_round,
+    plan_nudges_in,
+)
 from bot.features.surveys.reminders import closes_part
 from bot.store import surveys as store
 from bot.store.surveys import Survey, survey_key
@@ -82,8 +89,11 @@ async def add_command(ctx: Context) -> Message:
     )
     ctx.session.add(survey)
     await ctx.session.flush()
-    await plan_survey(ctx.session, ctx.services, survey, ctx.now)
+    # Round 0 is due now; posting it plans every known member's nudges, after the answer.
+    await plan_next_round(ctx.session, ctx.services, survey, ctx.now)
     channels = len(channel_targets(ctx.services, survey))
+    if not channels:  # no round to do it: plan them here
+        await plan_nudges_in(ctx.session, ctx.services, survey, ctx.now)
     return message(
         para("Added the survey ", Strong(name), *closes_part(survey, ctx.zone), "."),
         para(

@@ -19,11 +19,15 @@ from bot.features.surveys.schedule import (
     nudge_times,
     round_at,
 )
-from bot.scheduling.deliveries import Planned, enqueue
+from bot.scheduling.queue import Planned, enqueue
 from bot.scheduling.targets import Target, announce_targets
 from bot.store import surveys as store
 from bot.store.models import Member
 from bot.store.surveys import NUDGE_KIND, REMINDER_KIND, Survey
+
+# Members planned per transaction: each batch holds SQLite's write lock for well under a
+# second, so commands arriving meanwhile are answered in time.
+BATCH = 100
 
 
 def cadence(survey: Survey) -> timedelta:
@@ -71,48 +75,84 @@ async def plan_next_round(
     await plan_round(session, services, survey, k, now)
 
 
+def _nudges_for(survey: Survey, member: Member, now: datetime) -> list[Planned]:
+    target = Target.dm(Platform(member.platform), member.platform_user_id)
+    times = nudge_times(start_of(survey), cadence(survey), survey.closes_at, now, survey.max_nudges)
+    return [
+        Planned(NUDGE_KIND, survey.subject, f"n{i}", target, at, {"member_id": member.id})
+        for i, at in enumerate(times, start=1)
+    ]
+
+
+def _nudgeable(services: Services, member: Member) -> bool:
+    return member.known and not member.is_bot and Platform(member.platform) in services.platforms
+
+
 async def plan_member(
     session: AsyncSession, services: Services, survey: Survey, member: Member, now: datetime
 ) -> None:
     """This member's link and nudges (no-op for members who cannot be nudged here)."""
-    if member.is_bot or not member.known or Platform(member.platform) not in services.platforms:
+    if not _nudgeable(services, member):
         return
-    await store.ensure_link(session, survey.id, member.id, now)
-    target = Target.dm(Platform(member.platform), member.platform_user_id)
-    times = nudge_times(start_of(survey), cadence(survey), survey.closes_at, now, survey.max_nudges)
-    await enqueue(
-        session,
-        services.community_id,
-        [
-            Planned(NUDGE_KIND, survey.subject, f"n{i}", target, at, {"member_id": member.id})
-            for i, at in enumerate(times, start=1)
-        ],
-        now,
-    )
+    await store.ensure_links(session, survey.id, [member.id], now)
+    await enqueue(session, services.community_id, _nudges_for(survey, member, now), now)
 
 
-async def plan_nudges(
-    session: AsyncSession, services: Services, survey: Survey, now: datetime
-) -> None:
-    """Nudges for every member the bot knows who has not opened, declined or muted."""
+async def _to_plan(session: AsyncSession, services: Services, survey: Survey) -> list[Member]:
+    """Known members with no nudges planned yet who have not opened, declined or muted."""
     if survey.max_nudges <= 0:
-        return
+        return []
     members = await store.nudge_candidates(
         session, services.community_id, [str(p) for p in services.platforms]
     )
     stopped = await store.stopped_members(session, survey.id)
     muted = await store.muted_persons(session, services.community_id)
-    for member in members:
-        if member.id in stopped or member.person_id in muted:
-            continue
-        await plan_member(session, services, survey, member, now)
+    planned = await store.nudged_targets(session, survey)
+    return [
+        m
+        for m in members
+        if m.id not in stopped
+        and m.person_id not in muted
+        and str(Target.dm(Platform(m.platform), m.platform_user_id)) not in planned
+    ]
 
 
-async def plan_survey(
+async def plan_nudges_in(
     session: AsyncSession, services: Services, survey: Survey, now: datetime
-) -> None:
-    """Everything still to plan for a survey that is open or yet to open."""
-    if survey.is_over(now):
-        return
-    await plan_next_round(session, services, survey, now)
-    await plan_nudges(session, services, survey, now)
+) -> int:
+    """Plan every known member's nudges in `session` (one transaction); returns how many."""
+    members = await _to_plan(session, services, survey)
+    await store.ensure_links(session, survey.id, [m.id for m in members], now)
+    for member in members:
+        await enqueue(session, services.community_id, _nudges_for(survey, member, now), now)
+    return len(members)
+
+
+async def plan_nudges(services: Services, survey_id: int, now: datetime) -> int:
+    """Plan every known member's nudges, a batch per transaction; returns how many members.
+
+    Runs off the command path (at start, in a channel round). Batches keep each write short,
+    so commands arriving meanwhile (on SQLite, one writer at a time) are not held up.
+    """
+    async with services.db.sessions() as session:
+        survey = await store.by_id(session, services.community_id, survey_id)
+        if survey is None or survey.is_over(now):
+            return 0
+        members = await _to_plan(session, services, survey)
+    for start in range(0, len(members), BATCH):
+        batch = members[start : start + BATCH]
+        async with services.db.session() as session:
+            await store.ensure_links(session, survey.id, [m.id for m in batch], now)
+            for member in batch:
+                await enqueue(session, services.community_id, _nudges_for(survey, member, now), now)
+    return len(members)
+
+
+async def plan_survey(services: Services, survey_id: int, now: datetime) -> None:
+    """Everything still to plan for a survey that is open or yet to open (own transactions)."""
+    async with services.db.session() as session:
+        survey = await store.by_id(session, services.community_id, survey_id)
+        if survey is None or survey.is_over(now):
+            return
+        await plan_next_round(session, services, survey, now)
+    await plan_nudges(services, survey_id, now)

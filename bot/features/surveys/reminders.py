@@ -50,7 +50,7 @@ async def render_round(ctx: SendContext, row: Delivery) -> Message | None:
         await plan_next_round(
             session, services, survey, ctx.now, after=int(row.payload.get("round", 0))
         )
-        await plan_nudges(session, services, survey, ctx.now)
+    await plan_nudges(services, survey.id, ctx.now)
     if ctx.lateness > ROUND_LATENESS:
         return None
     zone = services.settings.community.timezone

@@ -66,5 +66,6 @@ async def sync_surveys(services: Services) -> None:
                 for column, value in values.items():
                     setattr(survey, column, value)
         await session.flush()
-        for survey in await store.live_surveys(session, services.community_id, now):
-            await plan_survey(session, services, survey, now)
+        live = [s.id for s in await store.live_surveys(session, services.community_id, now)]
+    for survey_id in live:
+        await plan_survey(services, survey_id, now)
