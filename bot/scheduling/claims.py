@@ -9,14 +9,37 @@ worker at a time, and the outer condition re-checks it under the lock.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import Database
 from bot.store.models import Delivery, DeliveryState
+
+_WRITERS: WeakKeyDictionary[Database, asyncio.Lock] = WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def _writing(db: Database) -> AsyncIterator[AsyncSession]:
+    """A write transaction; on SQLite, queued in this process first.
+
+    SQLite has one writer at a time. Left to SQLite, concurrent sends wait in its busy
+    handler, which sleeps up to 100 ms between tries: a burst would spend most of its time
+    asleep. Queued on an asyncio lock, each write starts the moment the previous one ends.
+    """
+    if not db.is_sqlite:
+        async with db.session() as session:
+            yield session
+        return
+    lock = _WRITERS.setdefault(db, asyncio.Lock())
+    async with lock, db.session() as session:
+        yield session
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -66,7 +89,7 @@ async def claim(
         )
         .returning(Delivery)
     )
-    async with db.session() as session:
+    async with _writing(db) as session:
         result = await session.scalars(stmt, execution_options={"synchronize_session": False})
         rows = list(result.all())
     rows.sort(key=lambda r: (r.next_attempt_at, r.id))
@@ -75,7 +98,7 @@ async def claim(
 
 async def finish(db: Database, row_id: int, worker: str, now: datetime, **values: Any) -> bool:
     """Record an outcome, only while `worker`'s claim stands (a lease may have been taken over)."""
-    async with db.session() as session:
+    async with _writing(db) as session:
         result = await session.execute(
             update(Delivery)
             .where(
@@ -105,7 +128,7 @@ async def release(
     if exclude:
         conditions.append(Delivery.id.not_in(list(exclude)))
     # attempts >= 1 for a claimed row (the claim counted one), so this never goes below 0.
-    async with db.session() as session:
+    async with _writing(db) as session:
         result = await session.execute(
             update(Delivery)
             .where(*conditions)

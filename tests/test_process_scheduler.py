@@ -1,0 +1,292 @@
+"""Real `communitybot run` processes against the platform fakes: kill -9 mid-burst, replicas.
+
+Deliveries are put in the database by the test with `enqueue`, of the built-in
+`maintainer_notice` kind (a plain-text post of its payload, the one kind the scheduler itself
+owns), so the processes run exactly the production code with nothing test-only loaded. Waits
+poll with deadlines; the only fixed number is the claim lease, shortened for the crash test
+through COMMUNITYBOT_DELIVERY_LEASE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import discord
+import pytest
+from sqlalchemy import func, select
+
+from bot.core.invocation import Platform
+from bot.scheduling.notices import NOTICE_KIND
+from bot.scheduling.queue import Planned, enqueue
+from bot.scheduling.targets import Target
+from bot.store.db import Database
+from bot.store.members import ensure_community
+from bot.store.migrate import upgrade
+from bot.store.models import Delivery, DeliveryState
+from tests.conftest import pg_database
+from tests.fakes.discord_gateway import DiscordFake, FakeChannel
+from tests.fakes.slack_api import SlackFake
+
+pytestmark = pytest.mark.process
+
+COMMUNITY = "Scheduler Test"
+SLACK_TOKEN = "xoxb-1111111111-2222222222-SchedulerProcessTest"
+SLACK_SECRET = "5ched5ecret0fthe5lackfake"
+SLACK_CHANNELS = ["C0SCHED1", "C0SCHED2", "C0SCHED3", "C0SCHED4"]
+DISCORD_CHANNELS = [1200 << 22 | n for n in (1, 2, 3)]
+LEASE_SECONDS = "3"
+
+
+@dataclass
+class Bot:
+    proc: asyncio.subprocess.Process
+    lines: list[str] = field(default_factory=list)
+    reader: asyncio.Task[None] | None = None
+
+    async def read(self) -> None:
+        assert self.proc.stderr is not None
+        async for raw in self.proc.stderr:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines[-60:])
+
+    async def kill9(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+        if self.reader is not None:
+            await self.reader
+
+    async def stop(self) -> int:
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.proc.wait(), 25)
+        finally:
+            if self.proc.returncode is None:
+                self.proc.kill()
+                await self.proc.wait()
+            if self.reader is not None:
+                await self.reader
+
+
+async def start_bot(tmp_path: Path, config: str, env: Mapping[str, str]) -> Bot:
+    path = tmp_path / "communitybot.toml"
+    path.write_text(f'[community]\nname = "{COMMUNITY}"\ntimezone = "UTC"\n\n{config}', "utf-8")
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DISCORD_", "COMMUNITYBOT_"))
+    }
+    clean.update(COMMUNITYBOT_CONFIG=str(path), COMMUNITYBOT_HTTP_PORT="0", **env)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=clean,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    bot = Bot(proc)
+    bot.reader = asyncio.create_task(bot.read())
+    return bot
+
+
+async def until(
+    predicate: Callable[[], object], within: float, what: str, bots: tuple[Bot, ...] = ()
+) -> object:
+    """Poll `predicate` (sync or async) until truthy; fail after `within` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        for bot in bots:
+            if bot.proc.returncode is not None:
+                raise AssertionError(f"a bot exited while waiting for {what}:\n{bot.log}")
+        if loop.time() > deadline:
+            logs = "\n---\n".join(b.log for b in bots)
+            raise TimeoutError(f"no {what} within {within} s\n{logs}")
+        await asyncio.sleep(0.02)  # a poll interval, not a wait for something to happen
+
+
+async def plan(db_url: str, targets: list[Target], n: int, due: datetime, tag: str) -> list[str]:
+    """`n` due deliveries spread over `targets`, put in the database as a feature would."""
+    db = Database(db_url)
+    texts = [f"{tag} delivery {i:04d}" for i in range(n)]
+    try:
+        await upgrade(db)
+        now = datetime.now(UTC)
+        async with db.session() as session:
+            community = await ensure_community(session, COMMUNITY, "UTC", now)
+            await enqueue(
+                session,
+                community.id,
+                [
+                    Planned(
+                        NOTICE_KIND, tag, f"{i:04d}", targets[i % len(targets)], due, {"text": t}
+                    )
+                    for i, t in enumerate(texts)
+                ],
+                now,
+            )
+    finally:
+        await db.dispose()
+    return texts
+
+
+async def states(db_url: str) -> dict[str, int]:
+    db = Database(db_url)
+    try:
+        async with db.sessions() as session:
+            rows = await session.execute(
+                select(Delivery.state, func.count()).group_by(Delivery.state)
+            )
+            return {state: count for state, count in rows.all()}
+    finally:
+        await db.dispose()
+
+
+async def claimers(db_url: str) -> Counter[str]:
+    db = Database(db_url)
+    try:
+        async with db.sessions() as session:
+            rows = await session.scalars(
+                select(Delivery.claimed_by).where(Delivery.state == DeliveryState.SENT)
+            )
+            return Counter(str(c).rsplit(":", 1)[0] for c in rows.all())
+    finally:
+        await db.dispose()
+
+
+async def reclaimed(db_url: str) -> int:
+    db = Database(db_url)
+    try:
+        async with db.sessions() as session:
+            return int(await session.scalar(select(func.count()).where(Delivery.attempts > 1)) or 0)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[DiscordFake]:
+    old = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    async with DiscordFake() as fake:
+        fake.add_guild(channels=[FakeChannel(c, f"sched-{c & 7}") for c in DISCORD_CHANNELS])
+        yield fake
+    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old
+
+
+@pytest.fixture
+async def slack_fake() -> AsyncIterator[SlackFake]:
+    async with SlackFake(signing_secret=SLACK_SECRET, bot_token=SLACK_TOKEN) as fake:
+        for channel in SLACK_CHANNELS:
+            fake.add_channel(channel, channel.lower())
+        yield fake
+
+
+def discord_env(fake: DiscordFake, db_url: str) -> dict[str, str]:
+    return {
+        "COMMUNITYBOT_DATABASE_URL": db_url,
+        "DISCORD_TOKEN": fake.token,
+        "DISCORD_API_URL": fake.api_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "COMMUNITYBOT_DELIVERY_LEASE_SECONDS": LEASE_SECONDS,
+    }
+
+
+def discord_texts(fake: DiscordFake) -> Counter[str]:
+    return Counter(
+        str(m.get("content", "")) for c in DISCORD_CHANNELS for m in fake.channel_messages(c)
+    )
+
+
+async def test_kill_9_mid_burst_then_restart_delivers_each_exactly_once(
+    tmp_path: Path, discord_fake: DiscordFake
+) -> None:
+    n = 400
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    targets = [Target.channel(Platform.DISCORD, c) for c in DISCORD_CHANNELS]
+    due = datetime.now(UTC) + timedelta(seconds=2)
+    texts = await plan(db_url, targets, n, due, "crash")
+    env = discord_env(discord_fake, db_url)
+
+    first = await start_bot(tmp_path, "", env)
+    try:
+        await until(
+            lambda: sum(discord_texts(discord_fake).values()) >= 40, 60, "a burst", (first,)
+        )
+    finally:
+        await first.kill9()
+    at_kill = sum(discord_texts(discord_fake).values())
+    assert at_kill < n, "the burst ended before the kill; nothing was interrupted"
+    left_claimed = (await states(db_url)).get(DeliveryState.CLAIMED, 0)
+
+    second = await start_bot(tmp_path, "", env)
+    try:
+        await until(lambda: _all_sent(db_url, n), 60, "every row sent", (second,))
+    finally:
+        assert await second.stop() == 0, second.log
+
+    arrived = discord_texts(discord_fake)
+    assert sorted(arrived) == sorted(texts), "a delivery is missing or unexpected"
+    twice = {t: k for t, k in arrived.items() if k > 1}
+    assert not twice, f"delivered more than once: {twice}"
+    # The crash left claims that only the lease's expiry could free: those were re-sent
+    # (attempt 2) with their first attempt's nonce, and Discord kept one message each.
+    assert left_claimed > 0 and await reclaimed(db_url) >= left_claimed
+    posts = len(discord_fake.calls("POST", "/channels/{channel_id}/messages"))
+    print(f"kill -9 after {at_kill}/{n}; {left_claimed} claims re-sent; {posts} POSTs for {n}")
+
+
+async def _all_sent(db_url: str, n: int) -> bool:
+    return (await states(db_url)).get(DeliveryState.SENT, 0) == n
+
+
+async def test_two_processes_on_one_postgres_send_1000_deliveries_exactly_once(
+    tmp_path: Path, slack_fake: SlackFake
+) -> None:
+    n = 1000
+    async with pg_database() as db_url:
+        targets = [Target.channel(Platform.SLACK, c) for c in SLACK_CHANNELS]
+        # Due once both replicas are up, so they wake for it together and contend.
+        due = datetime.now(UTC) + timedelta(seconds=8)
+        texts = await plan(db_url, targets, n, due, "replica")
+        env = {
+            "COMMUNITYBOT_DATABASE_URL": db_url,
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "SLACK_SIGNING_SECRET": SLACK_SECRET,
+            "SLACK_API_URL": slack_fake.api_url,
+        }
+        bots: tuple[Bot, ...] = ()
+        try:
+            for name in ("a", "b"):
+                (tmp_path / name).mkdir()
+                bots += (await start_bot(tmp_path / name, "", env),)
+            await until(lambda: _all_sent(db_url, n), 90, "every row sent", bots)
+            split = await claimers(db_url)
+        finally:
+            codes = [await bot.stop() for bot in bots]
+        assert codes == [0, 0], "\n---\n".join(b.log for b in bots)
+
+    posted = Counter(m.text for m in slack_fake.posted())
+    assert sorted(posted) == sorted(texts)
+    assert set(posted.values()) == {1}
+    assert len(slack_fake.calls("chat.postMessage")) == n  # each handed to Slack once
+    assert len(split) == 2, f"one replica sent everything: {split}"
+    print(f"1000 deliveries split between the replicas as {sorted(split.values())}")
