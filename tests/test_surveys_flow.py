@@ -306,3 +306,16 @@ async def test_autocomplete_offers_open_surveys_first(sqlite_url: str) -> None:
         assert await suggest_surveys(services, "") == ["Tooling", "Contributor Census", "Census"]
         assert await suggest_surveys(services, "cen") == ["Census", "Contributor Census"]
         assert await suggest_surveys(services, "TOOL") == ["Tooling"]
+
+
+async def test_members_known_later_are_planned_at_the_next_round(sqlite_url: str) -> None:
+    async with harness(sqlite_url) as h:
+        await h.say(f"/survey add Census {URL}", "maya")
+        await h.at(T0)
+        h.clock.at = T0 + DAY
+        await h.say("/communitybot timezone", "lin")  # known only now
+        await h.at(T0 + 3.5 * DAY)
+        assert h.dms("lin") == [] and len(h.dms("maya")) == 1
+        await h.at(T0 + 7 * DAY)  # round 1 plans lin's nudges
+        await h.at(T0 + 10.5 * DAY)
+        assert len(h.dms("lin")) == 1 and len(h.dms("maya")) == 2

@@ -146,13 +146,3 @@ async def plan_nudges(services: Services, survey_id: int, now: datetime) -> int:
             for member in batch:
                 await enqueue(session, services.community_id, _nudges_for(survey, member, now), now)
     return len(members)
-
-
-async def plan_survey(services: Services, survey_id: int, now: datetime) -> None:
-    """Everything still to plan for a survey that is open or yet to open (own transactions)."""
-    async with services.db.session() as session:
-        survey = await store.by_id(session, services.community_id, survey_id)
-        if survey is None or survey.is_over(now):
-            return
-        await plan_next_round(session, services, survey, now)
-    await plan_nudges(services, survey_id, now)

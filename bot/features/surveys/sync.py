@@ -9,7 +9,7 @@ from bot.config import SurveyConfig
 from bot.core import times
 from bot.core.errors import UserError
 from bot.core.services import Services
-from bot.features.surveys.plan import plan_survey
+from bot.features.surveys.plan import channel_targets, plan_next_round, plan_nudges
 from bot.store import surveys as store
 from bot.store.surveys import Survey, survey_key
 
@@ -21,7 +21,7 @@ def _minutes(duration: str) -> int:
 
 
 async def sync_surveys(services: Services) -> None:
-    """Declared surveys are upserted by name; then every live survey's reminders are planned.
+    """Declared surveys are upserted by name; then every live survey's next round is planned.
 
     A maintainer's /survey close is kept: a restart never reopens a closed survey. A declared
     URL that the URL checker refuses is logged and that survey is left out, so one bad link
@@ -66,6 +66,11 @@ async def sync_surveys(services: Services) -> None:
                 for column, value in values.items():
                     setattr(survey, column, value)
         await session.flush()
-        live = [s.id for s in await store.live_surveys(session, services.community_id, now)]
-    for survey_id in live:
-        await plan_survey(services, survey_id, now)
+        # The next round of each live survey; posting it plans the members' nudges.
+        unposted: list[int] = []
+        for survey in await store.live_surveys(session, services.community_id, now):
+            await plan_next_round(session, services, survey, now)
+            if not channel_targets(services, survey):
+                unposted.append(survey.id)
+    for survey_id in unposted:  # no channel round to plan them: plan them now
+        await plan_nudges(services, survey_id, now)
