@@ -309,3 +309,17 @@ async def test_audit_says_who_did_what_where_and_when(bot: Bot) -> None:
     assert "/announce edit: #1 (version 2): Audited, edited" in lines[1]
     assert "04:00 PST" in lines[2]
     assert "/announce: #1 now, with ping to 1 channel: Audited words" in lines[2]
+
+
+async def test_nothing_to_delete_when_no_copy_went_out(bot: Bot) -> None:
+    await bot.say("/announce --yes Never arrived")
+    async with bot.app.db.session() as session:  # as after a permanent failure (channel gone)
+        post = (
+            await session.scalars(select(Delivery).where(Delivery.kind == "announcement"))
+        ).one()
+        post.state, post.last_error = DeliveryState.FAILED, "channel_not_found"
+    said = await bot.say("/announce delete 1")
+    assert said == "No copy of announcement #1 went out, so there is nothing to delete."
+    assert await bot.rows("announcement_delete") == []
+    listed = await bot.say("/announce list")
+    assert "posted to 0 of 1, 1 failed (channel_not_found)" in listed

@@ -247,12 +247,15 @@ async def delete_command(ctx: Context) -> Message:
     a = await _find(ctx)
     if a.state != AnnouncementState.ACTIVE:
         raise UserError(f"Announcement #{a.id} was already {a.state}.")
-    live = _live(list(await store.copies(ctx.session, a.id)))
+    rows = list(await store.copies(ctx.session, a.id))
+    live = _live(rows)
     if not live:
-        raise UserError(
-            f"Announcement #{a.id} has not been posted yet; call it off with "
-            f"{ctx.label('announce cancel')} {a.id}."
-        )
+        if any(r.state == DeliveryState.PENDING for r in rows):
+            raise UserError(
+                f"Announcement #{a.id} has not been posted yet; call it off with "
+                f"{ctx.label('announce cancel')} {a.id}."
+            )
+        raise UserError(f"No copy of announcement #{a.id} went out, so there is nothing to delete.")
     a.state = AnnouncementState.DELETED
     a.updated_at = ctx.now
     # Copies still waiting (a retry after a 429, say) must not appear after the delete.
