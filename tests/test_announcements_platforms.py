@@ -422,3 +422,28 @@ async def test_a_maintainer_who_lost_the_role_cannot_confirm(tmp_path: Path) -> 
         assert pressed.text.startswith("Only maintainers can use"), pressed.text
         await pair.run_due()
         assert await pair.slack_posts() == [] and await pair.discord_posts() == []
+
+
+async def test_every_announce_channel_on_every_platform_gets_one_copy(tmp_path: Path) -> None:
+    config = {
+        **SCENARIO_CONFIG,
+        "slack": {**SCENARIO_CONFIG["slack"], "announce_channels": [SLACK_CHANNEL, "CNEWS"]},
+        "discord": {
+            **SCENARIO_CONFIG["discord"],
+            "announce_channels": [DISCORD_CHANNEL, 910000000000000009],
+        },
+    }
+    async with both_platforms(tmp_path, config) as pair:
+        pair.slack_fake.add_channel("CNEWS", "news")
+        said = await pair.discord.say("/announce post --yes Four places at once", as_="maya")
+        assert "4 announce channels (2 on Slack, 2 on Discord)" in said.text
+        await pair.run_due()
+        await pair.run_due(timedelta(minutes=5))
+        slack = [m.channel for m in pair.slack_fake.posted() if "Four places" in m.text]
+        discord_ = [
+            m.payload["channel_id"]
+            for m in pair.discord_fake.messages.values()
+            if "Four places" in m.payload["content"]
+        ]
+        assert sorted(slack) == sorted([SLACK_CHANNEL, "CNEWS"])
+        assert sorted(discord_) == sorted([str(DISCORD_CHANNEL), "910000000000000009"])
