@@ -361,7 +361,6 @@ class DiscordAdapter:
                     interaction,
                     self.dispatcher.handle(inv),
                     public=self.dispatcher.is_public(inv),
-                    ping_role=self.ping_role,
                     respond_within=self.respond_within,
                 )
         except discord.HTTPException as exc:
@@ -384,7 +383,6 @@ class DiscordAdapter:
                 await answer_press(
                     interaction,
                     self.dispatcher.press(press),
-                    ping_role=self.ping_role,
                     respond_within=self.respond_within,
                 )
         except discord.HTTPException as exc:

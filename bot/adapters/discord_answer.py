@@ -4,7 +4,8 @@ Persist, then respond: the dispatcher writes what a command changes before it re
 Reply, and only then does anything reach Discord. Whether a deferred answer is private or
 public is decided before any work starts (Discord fixes it at the defer), and an error after
 a public defer is still answered privately: the public "thinking" message is removed and the
-error goes to the asker alone.
+error goes to the asker alone. Answers notify no one: mentions in them are shown, not pinged
+(posts to channels are where pings belong).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ async def answer_command(
     work: Awaitable[Reply],
     *,
     public: bool,
-    ping_role: int | None,
     respond_within: float = RESPOND_WITHIN,
 ) -> None:
     """Run `work` and answer a slash command (or form) with its Reply."""
@@ -38,13 +38,13 @@ async def answer_command(
     done, _ = await asyncio.wait({task}, timeout=respond_within)
     if done:
         reply = task.result()
-        chunks = render(reply.message, ping_role=ping_role)
+        chunks = render(reply.message, ping_role=None, ping_members=False)
         await _send_first(interaction, chunks[0], ephemeral=not reply.public)
         await _follow(interaction, chunks[1:], ephemeral=not reply.public)
         return
     await interaction.response.defer(ephemeral=not public, thinking=True)
     reply = await task
-    chunks = render(reply.message, ping_role=ping_role)
+    chunks = render(reply.message, ping_role=None, ping_members=False)
     if public and not reply.public:
         # Errors stay private even when the command would have answered in public.
         await interaction.delete_original_response()
@@ -55,7 +55,6 @@ async def answer_press(
     interaction: discord.Interaction,
     work: Awaitable[Reply],
     *,
-    ping_role: int | None,
     respond_within: float = RESPOND_WITHIN,
 ) -> None:
     """Run `work` and answer a button press: replace the pressed message, or reply."""
@@ -63,7 +62,7 @@ async def answer_press(
     done, _ = await asyncio.wait({task}, timeout=respond_within)
     if done:
         reply = task.result()
-        chunks = render(reply.message, ping_role=ping_role)
+        chunks = render(reply.message, ping_role=None, ping_members=False)
         if reply.replace:
             await interaction.response.edit_message(
                 content=chunks[0].content,
@@ -77,7 +76,7 @@ async def answer_press(
         return
     await interaction.response.defer()  # no visible change until the answer is ready
     reply = await task
-    chunks = render(reply.message, ping_role=ping_role)
+    chunks = render(reply.message, ping_role=None, ping_members=False)
     if reply.replace:
         first, chunks = chunks[0], chunks[1:]
         await interaction.edit_original_response(

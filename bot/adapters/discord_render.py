@@ -147,10 +147,14 @@ def allowed(users: Iterable[int] = (), role: int | None = None) -> discord.Allow
     )
 
 
-def render(message: Message, *, ping_role: int | None = None) -> list[Rendered]:
+def render(
+    message: Message, *, ping_role: int | None = None, ping_members: bool = True
+) -> list[Rendered]:
     """Discord messages for `message`; buttons go on the last one.
 
-    `ping_role` is the configured announce_ping role, used only when the message asks to ping.
+    `ping_role` is the configured announce_ping role, used only when the message asks to ping;
+    `ping_members` lets a `Mention` notify the member (posts such as a Hero announcement),
+    while answers to commands show mentions without notifying anyone.
     """
     mentions: set[int] = set()
     texts = [_block(b, mentions) for b in message.blocks]
@@ -160,7 +164,7 @@ def render(message: Message, *, ping_role: int | None = None) -> list[Rendered]:
     chunks = list(_split("\n\n".join(t for t in texts if t))) or [""]
     if not chunks[-1] and not message.actions:
         chunks[-1] = "\u200b"  # Discord refuses an empty message
-    rules = allowed(mentions, role)
+    rules = allowed(mentions if ping_members else (), role)
     out = [Rendered(c, (), rules) for c in chunks]
     out[-1] = Rendered(out[-1].content or "\u200b", message.actions[:MAX_BUTTONS], rules)
     return out
