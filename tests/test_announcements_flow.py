@@ -323,3 +323,15 @@ async def test_nothing_to_delete_when_no_copy_went_out(bot: Bot) -> None:
     assert await bot.rows("announcement_delete") == []
     listed = await bot.say("/announce list")
     assert "posted to 0 of 1, 1 failed (channel_not_found)" in listed
+
+
+async def test_a_cancelled_announcement_never_goes_out(bot: Bot) -> None:
+    said = await bot.say('/announce --yes --at "2026-11-29 18:00 UTC" Called off')
+    assert "Cancel it with /announce cancel 1" in said
+    assert "is cancelled" in await bot.say("/announce cancel 1")
+    await bot.run_due(datetime(2026, 11, 29, 18, 0, tzinfo=UTC))
+    await bot.run_due(datetime(2026, 12, 5, tzinfo=UTC))
+    assert _posts(bot.printed(), "Called off") == []
+    [row] = await bot.rows("announcement")
+    assert row.state == DeliveryState.SKIPPED and row.last_error == "cancelled"
+    assert "was cancelled; there is nothing to edit" in await bot.say("/announce edit 1 again")
