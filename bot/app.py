@@ -30,9 +30,12 @@ from bot.web.server import add_health_routes, add_metrics_route, serve
 
 log = logging.getLogger(__name__)
 
-# A stop (SIGTERM) finishes the work in progress within this many seconds, then exits
-# anyway; Kubernetes' default terminationGracePeriodSeconds (30) leaves room for it.
+# A stop (SIGTERM) finishes the work in progress within this many seconds, then goes on
+# anyway; with the HTTP server's own shutdown timeout it fits the 40 s the manifests in
+# deploy/ give a pod (terminationGracePeriodSeconds).
 STOP_GRACE = 20.0
+# Each adapter gets at least this long to disconnect, even when the grace is spent.
+ADAPTER_STOP_MIN = 2.0
 
 
 def build_registries(features: Sequence[Feature] = FEATURES) -> tuple[Registry, KindRegistry]:
@@ -217,7 +220,7 @@ class App:
                 log.exception("could not release delivery claims; their leases will expire")
         for adapter in self.adapters.values():
             try:
-                await asyncio.wait_for(adapter.stop(), left())
+                await asyncio.wait_for(adapter.stop(), max(left(), ADAPTER_STOP_MIN))
             except Exception:
                 log.exception("stopping %s failed", adapter.platform)
         for runner in self._runners:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.app import STOP_GRACE, App
+from bot.app import ADAPTER_STOP_MIN, STOP_GRACE, App
 from bot.config import parse_file_config
 from bot.web.server import SHUTDOWN_TIMEOUT
 from tests.conftest import make_settings
@@ -230,7 +230,8 @@ def test_pods_run_locked_down_and_stop_gracefully(layout: Any) -> None:
     assert box["allowPrivilegeEscalation"] is False and box["readOnlyRootFilesystem"] is True
     assert box["capabilities"]["drop"] == ["ALL"]
     # Kubernetes must wait longer than the bot's own bounded stop before it sends SIGKILL.
-    assert pod["terminationGracePeriodSeconds"] > STOP_GRACE + SHUTDOWN_TIMEOUT
+    worst = STOP_GRACE + 2 * ADAPTER_STOP_MIN + SHUTDOWN_TIMEOUT  # Slack and Discord both
+    assert pod["terminationGracePeriodSeconds"] > worst
     labels = workload["spec"]["template"]["metadata"]["labels"]
     assert workload["spec"]["selector"]["matchLabels"].items() <= labels.items()
     for service in (d for d in docs if d["kind"] == "Service"):
