@@ -341,3 +341,13 @@ async def test_start_warns_about_channels_the_bot_cannot_post_in(tmp_path: Path)
     assert len(warnings) == 2
     assert f"channel {muted} (announce channel): the bot may not send messages" in warnings[0]
     assert f"channel {gone} (maintainer channel): no such channel" in warnings[1]
+
+
+async def test_an_unrecoverable_close_takes_readiness_down(
+    bot: DiscordDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert bot.adapter.connected
+    await bot.fake.drop_connection(code=4004)  # "authentication failed": discord.py gives up
+    await bot.fake.wait_for(lambda: not bot.adapter.connected)
+    await bot.fake.wait_for(lambda: "will not be retried" in caplog.text)
+    assert await bot.app.ready() is False

@@ -14,79 +14,27 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import aiohttp
 import discord
-import yarl
 from discord import app_commands
 
-from bot import metrics
-from bot.adapters.base import DeliveryError
 from bot.adapters.discord_answer import RESPOND_WITHIN, answer_command, answer_press
+from bot.adapters.discord_client import make_client
 from bot.adapters.discord_complete import Completions
-from bot.adapters.discord_render import render
+from bot.adapters.discord_posts import DiscordPosts
 from bot.adapters.discord_tree import install, opens_form, schema, schema_hash
-from bot.config import Settings
 from bot.core.commands import Arg, CommandSpec
 from bot.core.dispatch import Dispatcher
 from bot.core.invocation import Actor, Invocation, MemberRef, Place, Platform, Press
 from bot.core.message import Message
 from bot.core.services import Services
-from bot.scheduling.targets import Target, TargetKind
+from bot.scheduling.targets import Target
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "discord"
 SCHEMA_KEY = "discord.commands.sha256"
-# A 429 asking to wait longer than this is handed back to the delivery loop (which retries
-# later) instead of holding a delivery claim while discord.py sleeps.
-MAX_RATELIMIT_WAIT = 30.0
 CONNECT_TIMEOUT = 60.0
 MODAL_TITLE_MAX = 45
 MODAL_TEXT_MAX = 4000
-
-
-def apply_endpoints(settings: Settings) -> None:
-    """DISCORD_API_URL / DISCORD_GATEWAY_URL: discord.py's documented endpoints, re-pointed."""
-    discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
-def _request_metrics() -> aiohttp.TraceConfig:
-    """Count Discord API requests by status, and the ones discord.py will retry."""
-    trace = aiohttp.TraceConfig()
-
-    async def on_end(_: Any, __: Any, params: aiohttp.TraceRequestEndParams) -> None:
-        if params.response.status == 101:  # the gateway's websocket upgrade
-            return
-        status = params.response.status
-        metrics.PLATFORM_REQUESTS.labels(PLATFORM, str(status)).inc()
-        if status == 429:
-            metrics.PLATFORM_RETRIES.labels(PLATFORM, "ratelimited").inc()
-        elif status in (500, 502, 504, 524):
-            metrics.PLATFORM_RETRIES.labels(PLATFORM, "server_error").inc()
-
-    async def on_error(_: Any, __: Any, params: aiohttp.TraceRequestExceptionParams) -> None:
-        metrics.PLATFORM_REQUESTS.labels(PLATFORM, "error").inc()
-
-    trace.on_request_end.append(on_end)
-    trace.on_request_exception.append(on_error)
-    return trace
-
-
-def make_client(settings: Settings, **options: Any) -> discord.Client:
-    """A client on the configured endpoints: sharded when DISCORD_SHARD_IDS/COUNT are set."""
-    apply_endpoints(settings)
-    options.setdefault("intents", discord.Intents.none() | discord.Intents(guilds=True))
-    options.setdefault("http_trace", _request_metrics())
-    options.setdefault("max_ratelimit_timeout", MAX_RATELIMIT_WAIT)
-    if settings.discord_shard_ids is not None and settings.discord_shard_count is not None:
-        return discord.AutoShardedClient(
-            shard_ids=list(settings.discord_shard_ids),
-            shard_count=settings.discord_shard_count,
-            **options,
-        )
-    return discord.Client(**options)
 
 
 def actor_of(user: discord.User | discord.Member) -> Actor:
@@ -157,12 +105,14 @@ class DiscordAdapter:
         self.client = make_client(self.settings, **(client_options or {}))
         self.tree = app_commands.CommandTree(self.client)
         self.completions = Completions(services)
+        self.posts = DiscordPosts(self.client, self.settings.discord.announce_ping)
         install(self.tree, services.registry, self._on_command, self.completions.complete)
         self._up: set[int] = set()
         self._in_flight = 0  # interactions being answered right now
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._connected = asyncio.Event()
         self._guild_arrived = asyncio.Event()
         self._listen()
@@ -248,6 +198,7 @@ class DiscordAdapter:
         if self.settings.discord.sync_on_start:
             await self.sync_if_changed()
         self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord")
+        self._task.add_done_callback(self._connection_ended)
         waiter = asyncio.ensure_future(self._connected.wait())
         await asyncio.wait(
             {waiter, self._task}, timeout=CONNECT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
@@ -260,8 +211,20 @@ class DiscordAdapter:
             waiter.cancel()
             raise TimeoutError("Discord did not answer within 60 s")
 
+    def _connection_ended(self, task: asyncio.Task[None]) -> None:
+        # discord.py reconnects by itself; it gives up only on errors it cannot recover from
+        # (a revoked token, disallowed intents). /readyz turns 503 from then on.
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None and self._stopping:
+            return
+        self._up.clear()
+        log.error("the Discord connection ended and will not be retried: %r", error)
+
     async def stop(self) -> None:
         # Answers already being sent finish first (the app bounds the whole stop).
+        self._stopping = True
         await self._idle.wait()
         await self.client.close()
         if self._task is not None:
@@ -328,10 +291,6 @@ class DiscordAdapter:
 
     # -- inbound --
 
-    @property
-    def ping_role(self) -> int | None:
-        return self.settings.discord.announce_ping
-
     async def _on_command(
         self, interaction: discord.Interaction, spec: CommandSpec, values: dict[str, Any]
     ) -> None:
@@ -390,77 +349,11 @@ class DiscordAdapter:
 
     # -- deliveries --
 
-    async def _channel(self, target: Target) -> discord.abc.Messageable:
-        if target.kind is TargetKind.DM:
-            return await self.client.create_dm(discord.Object(int(target.id)))
-        return self.client.get_partial_messageable(int(target.id))
-
     async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
-        ids: list[str] = []
-        with _delivery_errors():
-            channel = await self._channel(target)
-            for index, chunk in enumerate(render(message, ping_role=self.ping_role)):
-                view = chunk.view()
-                sent = await channel.send(
-                    chunk.content,
-                    allowed_mentions=chunk.allowed_mentions,
-                    nonce=_part_nonce(nonce, index),
-                    **({"view": view} if view is not None else {}),
-                )
-                ids.append(str(sent.id))
-        return ",".join(ids)
+        return await self.posts.send(target, message, nonce=nonce)
 
     async def edit(self, target: Target, ref: str, message: Message) -> None:
-        with _delivery_errors():
-            channel = await self._channel(target)
-            old = [int(i) for i in ref.split(",") if i]
-            chunks = render(message, ping_role=self.ping_role)
-            for mid, chunk in zip(old, chunks, strict=False):
-                view = chunk.view()
-                await channel.get_partial_message(mid).edit(  # type: ignore[attr-defined]
-                    content=chunk.content, allowed_mentions=chunk.allowed_mentions, view=view
-                )
-            for mid in old[len(chunks) :]:
-                await channel.get_partial_message(mid).delete()  # type: ignore[attr-defined]
-            for chunk in chunks[len(old) :]:
-                await channel.send(chunk.content, allowed_mentions=chunk.allowed_mentions)
+        await self.posts.edit(target, ref, message)
 
     async def delete(self, target: Target, ref: str) -> None:
-        with _delivery_errors():
-            channel = await self._channel(target)
-            for mid in (int(i) for i in ref.split(",") if i):
-                # Already gone is what we wanted.
-                with contextlib.suppress(discord.NotFound):
-                    await channel.get_partial_message(mid).delete()  # type: ignore[attr-defined]
-
-
-def _part_nonce(nonce: str | None, index: int) -> str | None:
-    """Discord nonces are at most 25 characters; each part of a split message needs its own."""
-    if nonce is None:
-        return None
-    return nonce[:25] if index == 0 else f"{nonce[:21]}p{index}"
-
-
-class _delivery_errors:
-    """Discord failures as DeliveryError: transient ones retried later, permanent ones not."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> bool:
-        if exc is None:
-            return False
-        if isinstance(exc, discord.RateLimited):
-            wait = exc.retry_after
-            raise DeliveryError(
-                f"rate limited for {wait:.0f} s", permanent=False, retry_after=wait
-            ) from exc
-        if isinstance(exc, discord.DiscordServerError):
-            raise DeliveryError(f"Discord server error {exc.status}", permanent=False) from exc
-        if isinstance(exc, discord.HTTPException):
-            transient = exc.status == 429 or exc.status >= 500
-            reason = f"Discord {exc.status} (code {exc.code}): {exc.text[:200]}"
-            raise DeliveryError(reason, permanent=not transient) from exc
-        if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-            raise DeliveryError(f"could not reach Discord: {exc!r}"[:300], permanent=False) from exc
-        return False
+        await self.posts.delete(target, ref)

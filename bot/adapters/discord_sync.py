@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 from sqlalchemy import select
 
+from bot.adapters.discord_client import make_client
 from bot.adapters.discord_tree import install
 from bot.config import Settings
 from bot.core.commands import ArgType, CommandSpec, Registry
@@ -44,8 +45,6 @@ async def _no_suggestions(interaction: discord.Interaction, kind: ArgType, typed
 
 async def sync_commands(settings: Settings, registry: Registry, guild_id: int | None) -> str:
     """Log in over REST, register every command, and say what was done."""
-    from bot.adapters.discord_adapter import make_client
-
     assert settings.discord_token is not None
     client = make_client(settings, intents=discord.Intents.none())
     tree = app_commands.CommandTree(client)
