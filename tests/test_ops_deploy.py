@@ -286,3 +286,26 @@ def test_the_settings_a_pod_gets_are_valid(layout: Any) -> None:
     settings = load_settings(None, env)
     assert settings.platform_problems() == []
     assert settings.metrics_port == 9100 and settings.log_format == "json"
+
+
+def test_the_installed_package_carries_all_code_and_migrations() -> None:
+    """The image installs the project (`pip install .`): every module must be in a package."""
+    from setuptools import find_packages
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = set(find_packages(str(ROOT), include=include))
+    copied = {
+        rest.split()[0]
+        for word, rest in dockerfile()
+        if word == "COPY" and not rest.startswith("--from")
+    }
+    for top in ("bot", "migrations"):
+        assert top in copied or any(c.startswith(top) for c in copied)
+        for module in (ROOT / top).rglob("*.py"):
+            if "__pycache__" in module.parts:
+                continue
+            package = ".".join(module.relative_to(ROOT).parent.parts)
+            assert package in packages, f"{module.relative_to(ROOT)} would be left out"
+    versions = list((ROOT / "migrations" / "versions").glob("0*.py"))
+    assert versions and "migrations.versions" in packages
