@@ -76,11 +76,15 @@ async def _meet(ctx: Context) -> Message:
 
 
 async def _act(ctx: Context, rest: str) -> Reply:
+    if rest == "slow":
+        await PROBE.gate.wait()
     return Reply(Message.text(f"acted on {rest}"), replace=True)
 
 
 async def _buttons(ctx: Context) -> Message:
-    return Message.text("Pick").plus(actions=[Button("probe-act:42", "Act")])
+    return Message.text("Pick").plus(
+        actions=[Button("probe-act:42", "Act"), Button("probe-act:slow", "Slow")]
+    )
 
 
 async def _meetings(services: Any, typed: str) -> list[str]:
@@ -351,3 +355,17 @@ async def test_an_unrecoverable_close_takes_readiness_down(
     await bot.fake.wait_for(lambda: not bot.adapter.connected)
     await bot.fake.wait_for(lambda: "will not be retried" in caplog.text)
     assert await bot.app.ready() is False
+
+
+async def test_a_slow_press_is_deferred_then_replaces_the_message(bot: DiscordDriver) -> None:
+    said = await bot.say("/probe buttons", as_="maya")
+    bot.adapter.respond_within = 0.05
+    press = await bot.fake.send_component(
+        said.button("Slow"), message_id=said.message_id, user_id=bot.person("maya")
+    )
+    callback = await bot.fake.wait_for_callback(press)
+    assert callback["type"] == 6  # acknowledged, nothing visible changes yet
+    PROBE.gate.set()
+    pressed = bot.fake.messages[said.message_id]
+    await bot.fake.wait_for(lambda: pressed.payload["content"] == "acted on slow")
+    assert pressed.payload["components"] == []  # the buttons went with the replaced answer
