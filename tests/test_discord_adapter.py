@@ -369,3 +369,43 @@ async def test_a_slow_press_is_deferred_then_replaces_the_message(bot: DiscordDr
     pressed = bot.fake.messages[said.message_id]
     await bot.fake.wait_for(lambda: pressed.payload["content"] == "acted on slow")
     assert pressed.payload["components"] == []  # the buttons went with the replaced answer
+
+
+async def test_meetings_and_surveys_autocomplete_from_the_data(tmp_path: Path) -> None:
+    config = {
+        **SCENARIO_CONFIG,
+        "meetings": [
+            {
+                "id": "community",
+                "name": "Community Meeting",
+                "rrule": "FREQ=MONTHLY;BYDAY=-1TH",
+                "start": "2026-01-29T09:00",
+                "timezone": "America/Los_Angeles",
+            },
+            {"id": "apac-hours", "name": "APAC hours", "start": "2026-12-03T10:00"},
+        ],
+        "surveys": [
+            {
+                "name": "2026 Community Survey",
+                "url": "https://example.org/s",
+                "closes": "2099-12-31",
+            }
+        ],
+    }
+    async with discord_driver(tmp_path, config, resolver=fake_resolver) as driver:
+
+        async def suggest(command: str, option: str, typed: str) -> list[str]:
+            iid = await driver.fake.send_interaction(
+                command,
+                user_id=driver.person("olu"),
+                guild_id=GUILD_ID,
+                options={option: typed},
+                focused=option,
+            )
+            callback = await driver.fake.wait_for_callback(iid)
+            assert callback["type"] == 8
+            return [c["value"] for c in callback["data"]["choices"]]
+
+        assert await suggest("meeting subscribe", "meeting", "apac") == ["apac-hours"]
+        assert "community" in await suggest("meeting subscribe", "meeting", "")
+        assert await suggest("survey stats", "name", "commun") == ["2026 Community Survey"]
