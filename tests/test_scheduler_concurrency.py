@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 
 from bot.app import App
 from bot.core.invocation import Platform
+from bot.scheduling import claims
 from bot.scheduling.deliveries import DeliveryRunner, Planned, enqueue
 from bot.scheduling.targets import Target
 from bot.store.models import Delivery, DeliveryState
@@ -102,3 +103,33 @@ async def test_postgres_claims_skip_rows_another_transaction_holds(postgres_url:
         assert sorted(platform.texts()) == sorted(f"m{i}" for i in range(10))
     finally:
         await app.stop()
+
+
+async def test_concurrent_claims_each_take_at_most_their_limit(any_db_url: str) -> None:
+    # Each of four workers (own engine, as a replica) claims in rounds of 5 until nothing
+    # is left: batches stay within the limit, never overlap, and cover every row.
+    apps = [await _app(any_db_url) for _ in range(4)]
+    try:
+        await _plan(apps[0], 200)
+        batches: list[tuple[str, list[int]]] = []
+
+        async def drain(app: App, worker: str) -> None:
+            while rows := await claims.claim(
+                app.db,
+                worker=worker,
+                platforms=["slack"],
+                kinds=[NEWS],
+                now=T0 + timedelta(seconds=1),
+                lease=timedelta(minutes=2),
+                limit=5,
+            ):
+                batches.append((worker, [r.id for r in rows]))
+
+        await asyncio.gather(*(drain(app, f"w{i}") for i, app in enumerate(apps)))
+        assert max(len(ids) for _, ids in batches) <= 5
+        claimed = [i for _, ids in batches for i in ids]
+        assert len(claimed) == len(set(claimed)) == 200
+        assert len({worker for worker, _ in batches}) > 1
+    finally:
+        for app in apps:
+            await app.stop()

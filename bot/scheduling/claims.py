@@ -77,9 +77,13 @@ async def claim(
     )
     if db.is_postgres:
         pick = pick.with_for_update(skip_locked=True)
+    # A CTE, not `id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`: PostgreSQL may re-run
+    # such a subquery when a concurrent claim changed a row it looked at, and each re-run
+    # picks more rows, so one claim could take hundreds. A locking CTE runs exactly once.
+    picked = pick.cte("picked")
     stmt = (
         update(Delivery)
-        .where(Delivery.id.in_(pick.scalar_subquery()), _due(now))
+        .where(Delivery.id.in_(select(picked.c.id)), _due(now))
         .values(
             state=DeliveryState.CLAIMED,
             claimed_by=worker,

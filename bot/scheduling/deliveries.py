@@ -122,7 +122,7 @@ class DeliveryRunner:
         in_flight: set[asyncio.Task[None]] = set()
         try:
             while not self.stopping:
-                free = self.concurrency - len(in_flight)
+                free = max(self.concurrency - len(in_flight), 0)
                 rows = await self._claim(clock(), free) if free else []
                 claimed += len(rows)
                 for row in rows:
