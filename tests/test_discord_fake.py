@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -429,3 +430,14 @@ async def test_invalid_commands_are_refused_like_discord(fake: DiscordFake) -> N
             )
     assert refused.value.status == 400 and refused.value.code == 50035
     assert fake.global_commands == []
+
+
+async def test_multipart_requests_are_recorded_with_their_payload_json(fake: DiscordFake) -> None:
+    _guild, _mo, _olu, general = guild_with_people(fake)
+    async with running(fake, new_client()) as client:
+        channel = client.get_channel(general.id)
+        assert isinstance(channel, discord.TextChannel)
+        await channel.send("with a file", file=discord.File(io.BytesIO(b"hello"), "notes.txt"))
+    (call,) = fake.calls("POST", "/channels/{channel_id}/messages")
+    assert call.json["content"] == "with a file"
+    assert call.files == ["notes.txt"]
