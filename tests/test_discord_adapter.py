@@ -11,10 +11,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 
 from bot import metrics
 from bot.adapters.base import DeliveryError
+from bot.app import App
 from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry, Visibility
 from bot.core.context import Context
 from bot.core.errors import UserError
@@ -24,6 +26,8 @@ from bot.core.replies import Reply
 from bot.features.base import Feature
 from bot.scheduling.kinds import KindRegistry
 from bot.scheduling.targets import Target
+from tests.conftest import make_settings
+from tests.fakes.discord_gateway import DiscordFake, FakeChannel
 from tests.fakes.discord_payloads import FLAG_EPHEMERAL
 from tests.scenarios.conftest import fake_resolver
 from tests.scenarios.driver import SCENARIO_CONFIG
@@ -320,10 +324,7 @@ async def test_rate_limits_are_honoured_counted_or_handed_back(bot: DiscordDrive
 
 
 async def test_start_warns_about_channels_the_bot_cannot_post_in(tmp_path: Path) -> None:
-    from bot.app import App
-    from tests.conftest import make_settings
-    from tests.fakes.discord_gateway import DiscordFake, FakeChannel
-
+    old = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     ok, muted, gone = 810000000000000001, 810000000000000002, 810000000000000003
     config = {"discord": {"announce_channels": [ok, muted], "maintainer_channel": gone}}
     async with DiscordFake() as fake:
@@ -342,6 +343,7 @@ async def test_start_warns_about_channels_the_bot_cannot_post_in(tmp_path: Path)
             warnings = app.channel_warnings
         finally:
             await app.stop()
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old
     assert len(warnings) == 2
     assert f"channel {muted} (announce channel): the bot may not send messages" in warnings[0]
     assert f"channel {gone} (maintainer channel): no such channel" in warnings[1]
