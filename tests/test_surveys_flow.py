@@ -123,9 +123,14 @@ class Harness:
 
 @asynccontextmanager
 async def harness(
-    db_url: str, *, http: bool = False, config: dict[str, Any] | None = None, at: datetime = T0
+    db_url: str,
+    *,
+    http: bool = False,
+    config: dict[str, Any] | None = None,
+    at: datetime = T0,
+    **env: Any,
 ) -> AsyncIterator[Harness]:
-    settings = make_settings(db_url, config or CONFIG, http_port=0)
+    settings = make_settings(db_url, config or CONFIG, http_port=0, **env)
     clock = Clock(at)
     app = App(
         settings, console_user="olu", http=http, timer=False, resolver=fake_resolver, clock=clock
@@ -319,3 +324,10 @@ async def test_members_known_later_are_planned_at_the_next_round(sqlite_url: str
         await h.at(T0 + 7 * DAY)  # round 1 plans lin's nudges
         await h.at(T0 + 10.5 * DAY)
         assert len(h.dms("lin")) == 1 and len(h.dms("maya")) == 2
+
+
+async def test_links_are_on_the_public_url(sqlite_url: str) -> None:
+    async with harness(sqlite_url, public_url="https://bot.example.org/") as h:
+        await h.say(f"/survey add Census {URL}", "maya")
+        listed = await h.say("/survey list", "olu")
+        assert re.search(r"https://bot\.example\.org/s/[A-Za-z0-9_-]{32}\b", listed), listed
