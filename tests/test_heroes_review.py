@@ -144,10 +144,15 @@ async def test_the_hall_survives_renamed_and_deleted_accounts(sqlite_url: str) -
         assert any("Our Community Hero for October 2026 is @raj!" in p for p in bot.posts())
 
 
-async def test_bots_cannot_be_heroes(sqlite_url: str) -> None:
+async def test_bots_and_far_future_cycles_cannot_have_heroes(sqlite_url: str) -> None:
     async with hero_bot(sqlite_url, NOV_10) as bot:
         said = await bot.say(
             "/hero announce", as_="maya", member=console_ref("helper", is_bot=True), yes=True
         )
         assert "Bots can't be Community Heroes" in said
+        ahead = await bot.say("/hero announce @ana --cycle 2027-01 --yes", as_="maya")
+        assert "too far ahead" in ahead
+        assert "announces the December 2026 Community Hero" in (
+            await bot.say("/hero announce @ana --cycle 2026-12", as_="maya")
+        )
         assert "No Community Hero has been announced yet" in await bot.say("/hero hall")

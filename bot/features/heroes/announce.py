@@ -33,6 +33,13 @@ async def _chosen(ctx: Context) -> tuple[Cycle, Member, list[Target]]:
         if ctx.args.get("cycle")
         else calendar_cycle(ctx.settings, ctx.now)
     )
+    # The next cycle may already collect nominations (once this one's Hero is out); later
+    # ones cannot have any, so a Hero for them is a typo.
+    if cycle.start > calendar_cycle(ctx.settings, ctx.now).following().start:
+        raise UserError(
+            f"The {cycle.title} cycle is too far ahead to have a Hero; "
+            "name this cycle or the next one."
+        )
     hero = await store.hero_of(ctx.session, ctx.community_id, cycle.key)
     if hero is not None:
         raise UserError(
