@@ -198,3 +198,22 @@ async def test_the_calendar_feed_over_http_follows_skips_and_moves(sqlite_url: s
             datetime(2027, 2, 25, 17, tzinfo=UTC),
         ]
         assert "Join: https://example.org/zoom" in str(event["DESCRIPTION"])
+
+
+async def test_a_cancelled_meeting_stays_in_the_feed_as_cancelled(sqlite_url: str) -> None:
+    async with meeting_bot(sqlite_url, now=NOW, http=True) as bot:
+        await bot.say(
+            '/meeting create apac --name "APAC Hours" --start "2026-12-03 18:00 Asia/Kolkata" '
+            "--rrule FREQ=WEEKLY",
+            as_="maya",
+        )
+        await bot.say("/meeting cancel apac", as_="maya")
+        url = f"http://127.0.0.1:{bot.app.http_port}/calendar.ics"
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            calendar = icalendar.Calendar.from_ical(await response.read())
+        (event,) = calendar.events
+        assert event["STATUS"] == "CANCELLED" and event["SEQUENCE"] == 1
+        assert calendar.timezones[0].tz_name == "Asia/Kolkata"
+        bot.clock.now = NOW + timedelta(days=91)
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            assert icalendar.Calendar.from_ical(await response.read()).events == []

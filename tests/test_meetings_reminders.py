@@ -177,3 +177,36 @@ async def test_recap_is_posted_to_the_channels_and_kept_with_the_occurrence(
         assert len(again) == 1 and "recording-v2" in again[0]
         refused = await bot.say("/meeting recap community https://example.org/x", as_="olu")
         assert refused.startswith("Only maintainers can use")
+
+
+async def test_the_chain_keeps_planning_week_after_week_across_dst(any_db_url: str) -> None:
+    """No restart for two months: each week's posts come from rows planned by earlier sends.
+
+    Thursdays 09:00 in Los Angeles: 16:00 UTC until 1 November 2026, 17:00 UTC after.
+    """
+    weekly = community_meeting(
+        rrule="FREQ=WEEKLY;BYDAY=TH", start="2026-10-01T09:00", reminders=["1d", "0m"]
+    )
+    async with meeting_bot(any_db_url, meetings=[weekly], now=utc("2026-09-25T00:00")) as bot:
+        async with bot.app.db.sessions() as session:
+            planned = set(
+                await session.scalars(
+                    select(Delivery.occurrence).where(Delivery.kind == "meeting_reminder")
+                )
+            )
+        assert {key[:10] for key in planned} == {"2026-10-01", "2026-10-08"}  # the rest: chained
+        starts = []
+        thursday = datetime(2026, 10, 1, 16, tzinfo=UTC)
+        while thursday < utc("2026-12-01T00:00"):
+            starts.append(thursday)
+            thursday += timedelta(days=7)
+            if thursday.month == 11 and thursday.hour == 16:
+                thursday += timedelta(hours=1)  # clocks went back on 1 November
+        for start in starts:
+            day_before = about(await bot.run_due(start - timedelta(days=1)))
+            assert len(day_before) == 1 and "starts in 1 day" in day_before[0], start
+            assert about(await bot.run_due(start - timedelta(minutes=1))) == []
+            now = about(await bot.run_due(start))
+            assert len(now) == 1 and "starting now" in now[0], start
+            assert "09:00 PDT" in now[0] or "09:00 PST" in now[0]
+        assert len(starts) == 9
