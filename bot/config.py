@@ -164,18 +164,22 @@ class MeetingConfig(_Section):
     def _schedule(self) -> MeetingConfig:
         # The rule, the start on it, the ladder and the links, checked as commands check them.
         from bot.features.meetings.declared import check_link, check_schedule
+        from bot.features.meetings.errors import ScheduleError
 
-        check_schedule(
-            start=self.start,
-            timezone=self.timezone,
-            rrule=self.rrule,
-            duration_minutes=self.duration_minutes,
-            reminders=self.reminders,
-            agenda_call=self.agenda_call,
-        )
-        for url in (self.join_url, self.register_url, self.agenda_url):
-            if url is not None:
-                check_link(url)
+        try:
+            check_schedule(
+                start=self.start,
+                timezone=self.timezone,
+                rrule=self.rrule,
+                duration_minutes=self.duration_minutes,
+                reminders=self.reminders,
+                agenda_call=self.agenda_call,
+            )
+            for url in (self.join_url, self.register_url, self.agenda_url):
+                if url is not None:
+                    check_link(url)
+        except ScheduleError as exc:  # problems are listed without their own full stop
+            raise ValueError(str(exc).rstrip(".")) from None
         return self
 
 
