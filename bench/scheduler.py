@@ -311,11 +311,14 @@ async def scenario_b(args: argparse.Namespace, workdir: Path) -> None:
     ):
         for channel in CHANNELS:
             fake.add_channel(channel, channel.lower())
-        due = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
+        # All due in one whole second, far enough ahead that the bot is up by then.
+        due = (datetime.now(UTC) + timedelta(seconds=15)).replace(microsecond=0)
         await fill(db_url, [due] * n)
         bot = await Bot.start(workdir, db_url, fake)
         try:
             await bot.ready_within(30)
+            if datetime.now(UTC) >= due:
+                raise SystemExit("the bot was not up before the burst was due; try again")
             cpu_before = bot.cpu_seconds()
             with contextlib.suppress(TimeoutError):
                 await fake.wait_for(

@@ -130,10 +130,18 @@ class DeliveryRunner:
                 if not in_flight:
                     break
                 # Claim again as soon as a slot frees: a slow send never holds up the rest.
-                _, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                _log_failures(done)
             if in_flight:  # stopping: let the sends in flight finish and be recorded
-                await asyncio.wait(in_flight)
+                done, _ = await asyncio.wait(in_flight)
+                _log_failures(done)
                 in_flight.clear()
+        except Exception:
+            if in_flight:  # a claim failed (database down?): the sends under way finish first
+                done, _ = await asyncio.wait(in_flight)
+                _log_failures(done)
+                in_flight.clear()
+            raise
         finally:
             if in_flight:  # cancelled mid-run: the sends die with us, their leases will expire
                 for task in in_flight:
@@ -322,6 +330,14 @@ class DeliveryRunner:
         async with self.services.db.session() as session:
             await enqueue(session, row.community_id, [notice], now)
         self.services.wake()
+
+
+def _log_failures(done: set[asyncio.Task[None]]) -> None:
+    # _send handles delivery errors itself; what reaches here is the database failing while
+    # recording an outcome. The row stays claimed and is retried when its lease runs out.
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a delivery could not be recorded", exc_info=task.exception())
 
 
 def _too_late(kind: DeliveryKind, lateness: timedelta) -> bool:
