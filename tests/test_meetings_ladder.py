@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.features.meetings.errors import ScheduleError
 from bot.features.meetings.ladder import (
@@ -15,7 +17,7 @@ from bot.features.meetings.ladder import (
     parse_step,
     plan_posts,
 )
-from bot.features.meetings.recurrence import make_series
+from bot.features.meetings.recurrence import make_series, next_occurrences
 
 LADDER = parse_ladder(DEFAULT_LADDER)
 AGENDA = parse_step("3d")
@@ -126,3 +128,54 @@ def test_an_empty_ladder_plans_nothing_and_a_one_off_plans_once() -> None:
     posts = plan_posts(once, LADDER, AGENDA, utc("2026-09-01T00:00"))
     assert len(posts) == 5
     assert plan_posts(once, LADDER, AGENDA, utc("2026-10-01T00:00")) == []
+
+
+# --- properties ------------------------------------------------------------------------------
+
+_RULES = [  # (rule, a first start on it)
+    ("FREQ=DAILY", datetime(2026, 1, 6, 9)),
+    ("FREQ=WEEKLY;BYDAY=TU", datetime(2026, 1, 6, 9)),
+    ("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE", datetime(2026, 1, 7, 9)),
+    ("FREQ=MONTHLY;BYDAY=-1TH", datetime(2026, 1, 29, 9)),
+    ("FREQ=MONTHLY;BYDAY=3TH;COUNT=5", datetime(2026, 1, 15, 9)),
+]
+_LADDERS = [("7d", "1d", "1h", "0m"), ("0m",), ("2w", "30m"), ("1d",)]
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    st.sampled_from(_RULES),
+    st.sampled_from(["America/Los_Angeles", "Europe/Berlin", "Australia/Sydney", "UTC"]),
+    st.sampled_from(_LADDERS),
+    st.one_of(st.none(), st.sampled_from(["3d", "12h"])),
+    st.datetimes(datetime(2025, 12, 1), datetime(2026, 12, 31)),
+)
+def test_the_next_post_due_is_always_planned(
+    rule: tuple[str, datetime],
+    zone: str,
+    ladder: tuple[str, ...],
+    call: str | None,
+    at: datetime,
+) -> None:
+    """What keeps the chain alive: planning at any moment includes the next post to send."""
+    text, first = rule
+    series = make_series(local_start=first, zone=zone, duration=timedelta(hours=1), rrule=text)
+    now = at.replace(tzinfo=UTC)
+    steps = parse_ladder(ladder)
+    agenda = parse_step(call) if call else None
+    planned = plan_posts(series, steps, agenda, now)
+    refs = [(p.kind, p.occurrence_ref) for p in planned]
+    assert len(refs) == len(set(refs))
+    assert all(p.due_at >= now for p in planned)
+    # Brute force over the next few occurrences: the earliest post still to come.
+    every = [
+        (o.start - s.before, o.key)
+        for o in next_occurrences(series, now, 40)
+        for s in (*steps, *([agenda] if agenda else []))
+        if o.start - s.before >= now
+    ]
+    if every:
+        due, key = min(every)
+        assert any(p.due_at == due and p.occurrence.key == key for p in planned)
+    else:
+        assert planned == []
