@@ -154,11 +154,14 @@ async def next_due(
     if not platforms or not kinds:
         return None
     ours = _ours(platforms, kinds)
+    # ORDER BY … LIMIT 1 rather than min(): it walks the (state, next_attempt_at) index and
+    # stops at the first row of ours, where min() with these filters reads every pending row.
     async with db.sessions() as session:
         pending = await session.scalar(
-            select(func.min(Delivery.next_attempt_at)).where(
-                Delivery.state == DeliveryState.PENDING, ours
-            )
+            select(Delivery.next_attempt_at)
+            .where(Delivery.state == DeliveryState.PENDING, ours)
+            .order_by(Delivery.next_attempt_at)
+            .limit(1)
         )
         leased = await session.scalar(
             select(func.min(Delivery.lease_until)).where(
