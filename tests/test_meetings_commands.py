@@ -217,3 +217,15 @@ async def test_a_cancelled_meeting_stays_in_the_feed_as_cancelled(sqlite_url: st
         bot.clock.now = NOW + timedelta(days=91)
         async with aiohttp.ClientSession() as http, http.get(url) as response:
             assert icalendar.Calendar.from_ical(await response.read()).events == []
+
+
+async def test_a_moved_occurrence_can_be_managed_until_its_new_time(sqlite_url: str) -> None:
+    async with meeting_bot(sqlite_url, meetings=[community_meeting()], now=NOW) as bot:
+        await bot.say('/meeting move community 2026-12-31 "2027-01-05 10:00"', as_="maya")
+        bot.clock.now = datetime(2027, 1, 2, tzinfo=UTC)  # after 31 Dec, before 5 Jan
+        said = await bot.say("/meeting skip community 2026-12-31", as_="maya")
+        assert said.startswith("Skipped Community Meeting on Tue 5 Jan 2027, 10:00 PST")
+        revived = await bot.say('/meeting move community 2026-12-31 "2027-01-06 10:00"', as_="maya")
+        assert "Wed 6 Jan 2027, 10:00 PST" in revived
+        bot.clock.now = datetime(2027, 1, 7, tzinfo=UTC)
+        assert "already past" in await bot.say("/meeting skip community 2026-12-31", as_="maya")

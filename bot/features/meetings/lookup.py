@@ -13,6 +13,7 @@ from bot.features.meetings.records import series_of
 from bot.features.meetings.recurrence import (
     Occurrence,
     Series,
+    occurrence_on,
     occurrences,
     scheduled_occurrence,
 )
@@ -91,6 +92,9 @@ def scheduled_on(meeting: Meeting, series: Series, day: date, now: datetime) -> 
         following = next((o for o in occurrences(bare, now) if o.local_date >= day), None)
         hint = f"; the next one after it is on {following.key}" if following is not None else ""
         raise UserError(f"The meeting {meeting.key} has no occurrence on {day.isoformat()}{hint}.")
-    if occurrence.scheduled_start <= now:
+    held = occurrence_on(series, day)
+    # Past once it has started where it is held (a moved one at its new time); a skipped
+    # occurrence was never held, so it may still be moved to a later time.
+    if held is not None and held.start <= now:
         raise UserError(f"The {day.isoformat()} occurrence of {meeting.key} is already past.")
     return occurrence
