@@ -356,6 +356,8 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
         except ValueError:
             problems.append("DISCORD_SHARD_IDS: must be comma-separated whole numbers, like 0,1")
     port = _env_int(env, "COMMUNITYBOT_HTTP_PORT", problems)
+    metrics_port = _env_int(env, "COMMUNITYBOT_METRICS_PORT", problems)
+    shard_count = _env_int(env, "DISCORD_SHARD_COUNT", problems)
     public_url = env.get("COMMUNITYBOT_PUBLIC_URL", "")
     if public_url and not re.match(r"^https?://[^/\s]+", public_url):
         problems.append("COMMUNITYBOT_PUBLIC_URL: must start with http:// or https://")
@@ -374,7 +376,7 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
         http_host=env.get("COMMUNITYBOT_HTTP_HOST") or "127.0.0.1",
         http_port=3000 if port is None else port,
         public_url=public_url,
-        metrics_port=_env_int(env, "COMMUNITYBOT_METRICS_PORT", problems),
+        metrics_port=metrics_port,
         log_format=log_format,  # type: ignore[arg-type]
         log_level=env.get("COMMUNITYBOT_LOG_LEVEL", "INFO").upper(),
         slack_bot_token=secret("SLACK_BOT_TOKEN"),
@@ -387,5 +389,5 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
         discord_api_url=(env.get("DISCORD_API_URL") or "https://discord.com/api/v10").rstrip("/"),
         discord_gateway_url=env.get("DISCORD_GATEWAY_URL") or None,
         discord_shard_ids=shard_ids,
-        discord_shard_count=_env_int(env, "DISCORD_SHARD_COUNT", problems),
+        discord_shard_count=shard_count,
     )

@@ -317,3 +317,11 @@ async def _row(bot: App) -> Delivery:
     assert row is not None
     return row
 
+
+def test_a_metrics_port_that_is_not_a_number_is_refused() -> None:
+    from bot.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError) as refused:
+        load_settings(None, {"COMMUNITYBOT_METRICS_PORT": "metrics"})
+    assert refused.value.problems == ["COMMUNITYBOT_METRICS_PORT: “metrics” is not a whole number"]
+    assert load_settings(None, {"COMMUNITYBOT_METRICS_PORT": "9100"}).metrics_port == 9100
