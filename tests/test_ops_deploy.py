@@ -90,7 +90,7 @@ def test_every_path_the_build_copies_exists_and_is_not_dockerignored() -> None:
         for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    for must in (".git", "tests", "*.db", ".venv", ".env"):
+    for must in (".git", "tests", "**/*.db", ".venv", "**/.env"):
         assert must in ignored, f".dockerignore should leave out {must}"
     sources = []
     for word, rest in dockerfile():
