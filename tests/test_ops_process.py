@@ -262,16 +262,33 @@ async def test_sigterm_during_start_still_exits_0(tmp_path: Path, slack: SlackFa
     assert_no_secrets(bot.stderr)
 
 
+DB_PASSWORD = "Pg-0ps-Pa55word-42"
+
+
+@pytest.mark.postgres
+async def test_the_database_password_stays_out_of_a_real_process_log(
+    tmp_path: Path, slack: SlackFake, postgres_url: str
+) -> None:
+    # The test server trusts every connection, so any password works; the bot still learns
+    # it from the URL, and anything echoing it back must be redacted.
+    from sqlalchemy.engine import make_url
+
+    db_url = make_url(postgres_url).set(password=DB_PASSWORD).render_as_string(False)
+    await secrets_test(tmp_path, slack, db_url, DB_PASSWORD)
+
+
 async def test_secrets_stay_out_of_a_real_process_log_even_in_tracebacks(
     tmp_path: Path, slack: SlackFake
 ) -> None:
-    db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    # Slack refuses the post with an error that echoes the token back, so the failure the
-    # bot logs (with its traceback at DEBUG) carries the secret.
+    await secrets_test(tmp_path, slack, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+
+
+async def secrets_test(tmp_path: Path, slack: SlackFake, db_url: str, *more: str) -> None:
+    # Slack refuses the post with an error that echoes the secrets back, so the failure the
+    # bot logs (with its traceback at DEBUG) carries them.
     await plan_notice(db_url, "this one fails")
-    slack.inject_error(
-        f"invalid_auth:{BOT_TOKEN}:{SIGNING_SECRET}", method="chat.postMessage", channel=NOTICES
-    )
+    echoed = ":".join(("invalid_auth", BOT_TOKEN, SIGNING_SECRET, *more))
+    slack.inject_error(echoed, method="chat.postMessage", channel=NOTICES)
     bot = await start_bot(tmp_path, slack, db_url, COMMUNITYBOT_LOG_LEVEL="DEBUG")
     try:
         await bot.wait_for(
@@ -280,7 +297,7 @@ async def test_secrets_stay_out_of_a_real_process_log_even_in_tracebacks(
     finally:
         code = await stop_and_collect(bot)
     assert code == 0, bot.stderr
-    assert "invalid_auth:[redacted]:[redacted]" in bot.stderr
-    assert_no_secrets(bot.stderr)
+    assert ":".join(["invalid_auth"] + ["[redacted]"] * (2 + len(more))) in bot.stderr
+    assert_no_secrets(bot.stderr, *more)
     # Human-readable by default: "2026-… INFO    bot.app: HTTP on 127.0.0.1:PORT".
     assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ", bot.stderr, re.M)
