@@ -144,7 +144,8 @@ class Load:
                 user_id=f"U{n:09d}",
                 user_name=f"member{n}",
             )
-        payload["response_url"] = f"{self.fake.base_url}/respond/bench"
+        # A real response_url each time: help is two messages, the second follows through it.
+        payload["response_url"] = self.fake.mint_response_url()
         delivery = encode_slash_command(payload)
         return delivery.body, signed_headers(SECRET, delivery.body, delivery.content_type)
 
@@ -211,17 +212,19 @@ async def wait_http(url: str, within: float = 30.0) -> None:
 
 
 async def start_process(
-    args: list[str], env: dict[str, str], health: str
+    args: list[str], env: dict[str, str], health: str, log: Path
 ) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        *args, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
+    # Logs go to a file: an unread pipe fills up and blocks the process mid-run.
+    with log.open("wb") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            *args, env=env, stdout=sink, stderr=asyncio.subprocess.STDOUT
+        )
     try:
         await wait_http(health)
     except RuntimeError:
         proc.kill()
-        err = await proc.stderr.read() if proc.stderr else b""
-        raise RuntimeError(f"{args[0]} failed to start: {err.decode()[-2000:]}") from None
+        tail = (await asyncio.to_thread(log.read_text, errors="replace"))[-2000:]
+        raise RuntimeError(f"{args[0]} failed to start: {tail}") from None
     return proc
 
 
@@ -260,7 +263,7 @@ async def run(args: argparse.Namespace) -> int:
         targets: dict[str, tuple[asyncio.subprocess.Process, str]] = {}
         try:
             proc = await start_process(
-                [exe, "run"], bot_env, f"http://127.0.0.1:{bot_port}/healthz"
+                [exe, "run"], bot_env, f"http://127.0.0.1:{bot_port}/healthz", work / "bot.log"
             )
             targets["bot"] = (proc, f"http://127.0.0.1:{bot_port}/slack/events")
             for name, flag in (("bare", "0"), ("bare pbr", "1")):
@@ -269,6 +272,7 @@ async def run(args: argparse.Namespace) -> int:
                     [sys.executable, __file__, "--serve-bare", str(port), fake.api_url, flag],
                     base_env,
                     f"http://127.0.0.1:{port}/healthz",
+                    work / f"{name.replace(' ', '-')}.log",
                 )
                 targets[name] = (proc, f"http://127.0.0.1:{port}/slack/events")
             results = await measure(fake, targets, args)
@@ -276,6 +280,7 @@ async def run(args: argparse.Namespace) -> int:
             for proc, _ in targets.values():
                 await stop_process(proc)
     report(results, args)
+    print(f"\nlogs in {work}")
     return 0
 
 

@@ -188,11 +188,10 @@ async def test_long_answers_follow_through_respond(tmp_path: Path, fake: SlackFa
         rest = [p.body for p in fake.responses(sent.response_url)]
     assert rest, "the remainder follows through the response_url"
     assert len(rest) <= 4  # a response_url takes five posts, the ack is the first answer
-    texts = [first["text"]] + [b["text"] for b in rest]
-    assert all(len(t) <= 4000 for t in texts)
-    assert all(len(b["blocks"]) <= 50 for b in [first, *rest])
-    joined = "\n".join(texts)
-    assert all(f"line {i} " in joined for i in range(120))
+    bodies = [first, *rest]
+    assert all(len(b["text"]) <= 4000 and len(b["blocks"]) <= 50 for b in bodies)
+    joined = "\n".join(block["text"]["text"] for b in bodies for block in b["blocks"])
+    assert all(joined.count(f"line {i} ") == 1 for i in range(120))
 
 
 async def test_slow_command_acks_in_time_and_answers_later(tmp_path: Path, fake: SlackFake) -> None:
@@ -226,17 +225,22 @@ async def test_url_verification(bot: tuple[App, SlackAdapter, str], fake: SlackF
 async def test_one_event_delivered_four_times_has_one_effect(
     bot: tuple[App, SlackAdapter, str], fake: SlackFake
 ) -> None:
-    _, adapter, url = bot
+    app, adapter, url = bot
     event = slack_signing.app_home_opened_event("UOLU")
     for retry in (None, 1, 2, 3):
         sent = await fake.send_event(url, event, event_id="Ev0DUPLICATE", retry_num=retry)
         assert sent.http is not None and sent.http.status == 200
     await adapter.drain()
     [publish] = fake.calls("views.publish")
+    assert publish.ok, publish.response  # the fake validates the view as Slack would
     view = publish.args["view"]
     assert view["type"] == "home"
     text = json.dumps(view)
     assert "Adapter Community" in text and "communitybot help" in text
+    if app.services.registry.find("meeting", ("next",)) is not None:
+        assert "Next meeting" in text
+    if app.services.registry.find("hero", ("nominate",)) is not None:
+        assert "/hero nominate" in text
     # A different event id is a new event.
     await fake.send_event(url, event, event_id="Ev0SECOND")
     await adapter.drain()

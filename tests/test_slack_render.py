@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.slack_render import MAX_BLOCKS, MAX_TEXT, escape, plain_fallback, render
+from bot.adapters.slack_render import (
+    MAX_BLOCKS,
+    MAX_MESSAGE_CHARS,
+    MAX_TEXT,
+    escape,
+    plain_fallback,
+    render,
+)
 from bot.core.invocation import MemberRef, Platform
 from bot.core.message import (
     Bullets,
@@ -114,8 +121,11 @@ def test_long_output_is_split_within_limits() -> None:
     for m in parts:
         validate_blocks(m.blocks)
         assert len(m.blocks) <= MAX_BLOCKS and len(m.text) <= MAX_TEXT
+        assert sum(len(b.get("text", {}).get("text", "")) for b in m.blocks) <= MAX_MESSAGE_CHARS
+        assert m.text.endswith("…") or len(m.text) < MAX_TEXT  # the fallback is cut, not split
+        assert m.text.count("<") == m.text.count(">")  # never inside a token
     # Nothing lost, nothing doubled, buttons last.
-    joined = "\n".join(m.text for m in parts)
+    joined = "\n".join(b["text"]["text"] for m in parts for b in m.blocks if b["type"] == "section")
     assert all(joined.count(f"line {i} ") == 1 for i in range(400))
     assert parts[-1].blocks[-1]["type"] == "actions"
     assert all(b["type"] != "actions" for m in parts[:-1] for b in m.blocks)

@@ -71,6 +71,12 @@ def refuse_oauth(env: dict[str, str] | os._Environ[str], settings_has_oauth: boo
         )
 
 
+def _quiet_token_warning(record: logging.LogRecord) -> bool:
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that our client (which carries that same
+    # token, SLACK_API_URL and the retry handlers) takes precedence: true, and not news.
+    return "token` will be unused" not in record.getMessage()
+
+
 def _has_time(message: Message) -> bool:
     for block in message.blocks:
         match block:
@@ -105,11 +111,13 @@ class SlackAdapter:
         )
         self.usergroups = UserGroups(self.client, settings.slack.maintainer_usergroups)
         secret = settings.slack_signing_secret
+        bolt_log = logging.getLogger("bot.adapters.slack.bolt")
+        bolt_log.addFilter(_quiet_token_warning)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=secret.get_secret_value() if secret else "",
             process_before_response=True,
-            logger=logging.getLogger("bot.adapters.slack.bolt"),
+            logger=bolt_log,
         )
         # Canonical command ↔ the name this workspace uses ([slack] commands renames them).
         self.names = {g: settings.slack.commands.get(g, g) for g in services.registry.groups}

@@ -36,11 +36,13 @@ from bot.core.times import format_fallback
 
 Json = dict[str, Any]
 
-# Slack's limits: a message carries at most 50 blocks; we keep each message's text (the
-# notification / screen-reader fallback, and the sum of its blocks) within 4,000 characters,
-# a section's text within 3,000 and a header within 150.
+# Slack's limits: a message carries at most 50 blocks, a section's text at most 3,000
+# characters and a header 150; the top-level `text` (what notifications show when there are
+# blocks) is kept within 4,000. We also keep the blocks of one message within 12,000
+# characters, so a long answer becomes a few readable messages rather than one huge one.
 MAX_BLOCKS = 50
 MAX_TEXT = 4000
+MAX_MESSAGE_CHARS = 12_000
 MAX_SECTION = 3000
 MAX_HEADER = 150
 MAX_BUTTONS = 25
@@ -208,8 +210,8 @@ def render(
     texts: list[str] = []
     size = 0
     for block, text in pieces:
-        if blocks and (len(blocks) >= MAX_BLOCKS - 1 or size + len(text) + 1 > MAX_TEXT):
-            out.append(SlackMessage("\n".join(texts), blocks))
+        if blocks and (len(blocks) >= MAX_BLOCKS - 1 or size + len(text) + 1 > MAX_MESSAGE_CHARS):
+            out.append(SlackMessage(fallback_text(texts), blocks))
             blocks, texts, size = [], [], 0
         blocks.append(block)
         texts.append(text)
@@ -217,9 +219,17 @@ def render(
     if actions is not None:
         blocks.append(actions)
     if blocks or not out:
-        fallback = "\n".join(texts) or " ".join(b.label for b in message.actions) or " "
+        fallback = fallback_text(texts) or " ".join(b.label for b in message.actions) or " "
         out.append(SlackMessage(fallback, blocks))
     return out
+
+
+def fallback_text(texts: list[str]) -> str:
+    """The blocks' text as one string within MAX_TEXT, cut at a line end (never mid-token)."""
+    text = "\n".join(texts)
+    if len(text) <= MAX_TEXT:
+        return text
+    return next(_split_lines(text, MAX_TEXT - 1)).rstrip() + "…"
 
 
 def plain_fallback(message: Message, reader_zone: str | None = None) -> str:
