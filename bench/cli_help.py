@@ -22,8 +22,10 @@ def main() -> None:
         subprocess.run(cmd, check=True, capture_output=True)
         samples.append(time.perf_counter() - start)
     samples.sort()
-    print(f"communitybot --help over {runs} runs: median {statistics.median(samples) * 1000:.0f} ms, "
-          f"max {samples[-1] * 1000:.0f} ms (target < 500 ms)")
+    print(
+        f"communitybot --help over {runs} runs: median {statistics.median(samples) * 1000:.0f} ms, "
+        f"max {samples[-1] * 1000:.0f} ms (target < 500 ms)"
+    )
 
 
 if __name__ == "__main__":

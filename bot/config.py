@@ -327,6 +327,24 @@ def database_url_from(raw: str) -> str:
     return raw
 
 
+def database_url_problem(url: str) -> str | None:
+    """Why `url` is not a database URL the bot can use (never echoing its password), or None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a malformed port raises here
+    except (ArgumentError, ValueError):
+        return "is not a database URL (like sqlite+aiosqlite:///communitybot.db)"
+    if parsed.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        return (
+            f"the driver “{parsed.drivername}” is not supported; use sqlite+aiosqlite:// "
+            "or postgresql+asyncpg:// (plain sqlite:// and postgresql:// work too)"
+        )
+    return None
+
+
 def load_settings(config_path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the TOML file and the environment; raise ConfigError listing every problem."""
     env = os.environ if env is None else env
@@ -361,6 +379,10 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
     public_url = env.get("COMMUNITYBOT_PUBLIC_URL", "")
     if public_url and not re.match(r"^https?://[^/\s]+", public_url):
         problems.append("COMMUNITYBOT_PUBLIC_URL: must start with http:// or https://")
+    database_url = database_url_from(env.get("COMMUNITYBOT_DATABASE_URL") or DEFAULT_DATABASE_URL)
+    problem = database_url_problem(database_url)
+    if problem:
+        problems.append(f"COMMUNITYBOT_DATABASE_URL: {problem}")
     log_format = env.get("COMMUNITYBOT_LOG_FORMAT", "text")
     if log_format not in ("text", "json"):
         problems.append('COMMUNITYBOT_LOG_FORMAT: must be "text" or "json"')
@@ -370,9 +392,7 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
     return Settings(
         file=file_cfg,
         config_path=path,
-        database_url=database_url_from(
-            env.get("COMMUNITYBOT_DATABASE_URL") or DEFAULT_DATABASE_URL
-        ),
+        database_url=database_url,
         http_host=env.get("COMMUNITYBOT_HTTP_HOST") or "127.0.0.1",
         http_port=3000 if port is None else port,
         public_url=public_url,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 

@@ -12,24 +12,44 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(args: list[str], cwd: Path, *, stdin: str = "", env: dict[str, str] | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "DISCORD_", "COMMUNITYBOT_"))}
+def cli(
+    args: list[str],
+    cwd: Path,
+    *,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DISCORD_", "COMMUNITYBOT_"))
+    }
     base.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin, text=True,
-                          capture_output=True, env=base, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        env=base,
+        timeout=timeout,
+    )
 
 
 def test_console_piped_stdin(tmp_path: Path) -> None:
-    result = cli(["console", "--user", "olu"], tmp_path, stdin=(
-        "/communitybot help\n"
-        "/communitybot timezone Europe/Berlin\n"
-        "\n"
-        "/communitybot audit\n"
-        "not a command\n"
-        "/communitybot timezone Nowhere/Land\n"
-    ))
+    result = cli(
+        ["console", "--user", "olu"],
+        tmp_path,
+        stdin=(
+            "/communitybot help\n"
+            "/communitybot timezone Europe/Berlin\n"
+            "\n"
+            "/communitybot audit\n"
+            "not a command\n"
+            "/communitybot timezone Nowhere/Land\n"
+        ),
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "/communitybot help" in out and "/communitybot audit" in out
@@ -37,14 +57,19 @@ def test_console_piped_stdin(tmp_path: Path) -> None:
     assert "Only maintainers can use /communitybot audit." in out
     assert "Commands start with /" in out
     assert "“Nowhere/Land” is not an IANA time zone" in out
-    assert (tmp_path / "communitybot.db").exists(), "the default database is communitybot.db in the cwd"
+    assert (tmp_path / "communitybot.db").exists(), (
+        "the default database is communitybot.db in the cwd"
+    )
     assert "Traceback" not in result.stderr
 
 
 def test_console_state_survives_restarts_and_maintainer_flag(tmp_path: Path) -> None:
     cli(["console", "--user", "olu"], tmp_path, stdin="/communitybot timezone Asia/Kolkata\n")
-    result = cli(["console", "--user", "olu", "--maintainer"], tmp_path,
-                 stdin="/communitybot timezone\n/communitybot audit 5\n")
+    result = cli(
+        ["console", "--user", "olu", "--maintainer"],
+        tmp_path,
+        stdin="/communitybot timezone\n/communitybot audit 5\n",
+    )
     assert "Your time zone is Asia/Kolkata." in result.stdout
     assert "Only maintainers" not in result.stdout
 
@@ -65,14 +90,27 @@ def test_config_option_before_or_after_the_subcommand(tmp_path: Path) -> None:
         ({}, None, "no platform credentials are set"),
         ({"SLACK_SIGNING_SECRET": "x"}, None, "SLACK_BOT_TOKEN is not set"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, None, "SLACK_SIGNING_SECRET"),
-        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_CLIENT_ID": "1.2",
-          "SLACK_CLIENT_SECRET": "s"}, None, "OAuth"),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_APP_TOKEN": "xapp-1",
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "s",
+            },
+            None,
+            "OAuth",
+        ),
         ({"DISCORD_TOKEN": "t", "DISCORD_SHARD_IDS": "0"}, None, "must be set together"),
-        ({"DISCORD_TOKEN": "t"}, "[community]\ntimezone = 'Nowhere'\n[discord]\nmaintainer_roles = ['x']\n",
-         "community.timezone"),
+        (
+            {"DISCORD_TOKEN": "t"},
+            "[community]\ntimezone = 'Nowhere'\n[discord]\nmaintainer_roles = ['x']\n",
+            "community.timezone",
+        ),
     ],
 )
-def test_run_refuses_with_one_sentence(tmp_path: Path, env: dict[str, str], config: str | None, needle: str) -> None:
+def test_run_refuses_with_one_sentence(
+    tmp_path: Path, env: dict[str, str], config: str | None, needle: str
+) -> None:
     args = ["run"]
     if config is not None:
         path = tmp_path / "c.toml"
@@ -110,7 +148,11 @@ def test_version_and_help(tmp_path: Path) -> None:
 
 
 def test_db_upgrade(tmp_path: Path) -> None:
-    result = cli(["db", "upgrade"], tmp_path, env={"COMMUNITYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    result = cli(
+        ["db", "upgrade"],
+        tmp_path,
+        env={"COMMUNITYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+    )
     assert result.returncode == 0, result.stderr
     assert "revision" in result.stdout
     assert (tmp_path / "x.db").exists()

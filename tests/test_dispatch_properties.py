@@ -1,4 +1,4 @@
-"""Property tests: arbitrary input never raises out of dispatch, and rejected input writes nothing."""
+"""Property tests: arbitrary input never raises out of dispatch; rejected input writes nothing."""
 
 from __future__ import annotations
 
@@ -17,9 +17,33 @@ from tests.conftest import make_settings
 from tests.scenarios.conftest import fake_resolver
 from tests.scenarios.driver import SCENARIO_CONFIG
 
-WORDS = ["help", "timezone", "audit", "list", "post", "add", "next", "nominate", "agenda", "--yes",
-         "--public", "--at", "--", "@olu", "<@U1>", "\"", "“", "—at", "2026-12-01", "09:00",
-         "Europe/Berlin", "https://example.org", "http://10.0.0.1", "-5", "9999999999"]
+WORDS = [
+    "help",
+    "timezone",
+    "audit",
+    "list",
+    "post",
+    "add",
+    "next",
+    "nominate",
+    "agenda",
+    "--yes",
+    "--public",
+    "--at",
+    "--",
+    "@olu",
+    "<@U1>",
+    '"',
+    "“",
+    "—at",
+    "2026-12-01",
+    "09:00",
+    "Europe/Berlin",
+    "https://example.org",
+    "http://10.0.0.1",
+    "-5",
+    "9999999999",
+]
 
 
 async def _counts(app: App) -> dict[str, int]:
@@ -32,8 +56,13 @@ async def _counts(app: App) -> dict[str, int]:
 
 def test_arbitrary_input_never_raises_and_rejections_write_nothing(tmp_path: Path) -> None:
     loop = asyncio.new_event_loop()
-    app = App(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}", SCENARIO_CONFIG),
-              console_user="olu", http=False, timer=False, resolver=fake_resolver)
+    app = App(
+        make_settings(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}", SCENARIO_CONFIG),
+        console_user="olu",
+        http=False,
+        timer=False,
+        resolver=fake_resolver,
+    )
     loop.run_until_complete(app.start())
     groups = sorted(app.registry.groups)
     text = st.one_of(
@@ -44,8 +73,12 @@ def test_arbitrary_input_never_raises_and_rejections_write_nothing(tmp_path: Pat
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.sampled_from(groups), text, st.booleans())
     def check(group: str, body: str, maintainer: bool) -> None:
-        actor = Actor(Platform.CONSOLE, "olu", "olu",
-                      frozenset({CONSOLE_MAINTAINER_ROLE}) if maintainer else frozenset())
+        actor = Actor(
+            Platform.CONSOLE,
+            "olu",
+            "olu",
+            frozenset({CONSOLE_MAINTAINER_ROLE}) if maintainer else frozenset(),
+        )
         inv = Invocation(group, actor, Place(Platform.CONSOLE, "main"), text=body)
 
         async def run() -> None:

@@ -24,24 +24,77 @@ def registry() -> Registry:
     text = Arg("text", ArgType.TEXT, "the text", rest=True)
     at = Arg("at", ArgType.DATETIME, "when", required=False)
     ping = Arg("ping", ArgType.FLAG, "ping", required=False)
-    r.add(CommandSpec("announce", ("post",), "post", "/announce hi", _noop, args=(text,),
-                      options=(at, ping), confirm=_preview))
+    r.add(
+        CommandSpec(
+            "announce",
+            ("post",),
+            "post",
+            "/announce hi",
+            _noop,
+            args=(text,),
+            options=(at, ping),
+            confirm=_preview,
+        )
+    )
     r.add(CommandSpec("announce", ("list",), "list", "/announce list", _noop))
-    r.add(CommandSpec("announce", ("edit",), "edit", "/announce edit 3 x", _noop,
-                      args=(Arg("id", ArgType.INT, "id"), text)))
+    r.add(
+        CommandSpec(
+            "announce",
+            ("edit",),
+            "edit",
+            "/announce edit 3 x",
+            _noop,
+            args=(Arg("id", ArgType.INT, "id"), text),
+        )
+    )
     r.group("meeting", "meetings")
-    r.add(CommandSpec("meeting", ("move",), "move", "/meeting move", _noop, args=(
-        Arg("meeting", ArgType.MEETING, "id"), Arg("date", ArgType.DATE, "date"),
-        Arg("time", ArgType.DATETIME, "new time"))))
-    r.add(CommandSpec("meeting", ("agenda", "add"), "agenda", "/meeting agenda add", _noop,
-                      args=(Arg("meeting", ArgType.MEETING, "id"), text)))
-    r.add(CommandSpec("meeting", ("agenda", "list"), "agenda", "/meeting agenda list", _noop,
-                      args=(Arg("meeting", ArgType.MEETING, "id"),)))
+    r.add(
+        CommandSpec(
+            "meeting",
+            ("move",),
+            "move",
+            "/meeting move",
+            _noop,
+            args=(
+                Arg("meeting", ArgType.MEETING, "id"),
+                Arg("date", ArgType.DATE, "date"),
+                Arg("time", ArgType.DATETIME, "new time"),
+            ),
+        )
+    )
+    r.add(
+        CommandSpec(
+            "meeting",
+            ("agenda", "add"),
+            "agenda",
+            "/meeting agenda add",
+            _noop,
+            args=(Arg("meeting", ArgType.MEETING, "id"), text),
+        )
+    )
+    r.add(
+        CommandSpec(
+            "meeting",
+            ("agenda", "list"),
+            "agenda",
+            "/meeting agenda list",
+            _noop,
+            args=(Arg("meeting", ArgType.MEETING, "id"),),
+        )
+    )
     r.add(CommandSpec("meeting", ("next",), "next", "/meeting next", _noop, allow_public=True))
     r.group("survey", "surveys", default=("list",))
     r.add(CommandSpec("survey", ("list",), "list", "/survey", _noop))
-    r.add(CommandSpec("survey", ("close",), "close", "/survey close x", _noop,
-                      args=(Arg("name", ArgType.SURVEY, "name"),)))
+    r.add(
+        CommandSpec(
+            "survey",
+            ("close",),
+            "close",
+            "/survey close x",
+            _noop,
+            args=(Arg("name", ArgType.SURVEY, "name"),),
+        )
+    )
     return r
 
 
@@ -51,7 +104,10 @@ def p(registry: Registry, group: str, text: str, *, slack: bool = False):
 
 
 def test_default_subcommand_takes_the_text(registry: Registry) -> None:
-    assert p(registry, "announce", "Our release is out") == (("post",), {"text": "Our release is out"})
+    assert p(registry, "announce", "Our release is out") == (
+        ("post",),
+        {"text": "Our release is out"},
+    )
 
 
 def test_options_anywhere_and_quotes_group_words(registry: Registry) -> None:
@@ -87,7 +143,11 @@ def test_apostrophes_are_not_quotes(registry: Registry) -> None:
 
 def test_unquoted_datetime_spans_tokens(registry: Registry) -> None:
     _, raw = p(registry, "meeting", "move community 2026-12-31 2027-01-07 09:00 Europe/Berlin")
-    assert raw == {"meeting": "community", "date": "2026-12-31", "time": "2027-01-07 09:00 Europe/Berlin"}
+    assert raw == {
+        "meeting": "community",
+        "date": "2026-12-31",
+        "time": "2027-01-07 09:00 Europe/Berlin",
+    }
     _, raw = p(registry, "announce", "--at 2026-12-01 09:00 Hello")
     assert raw == {"at": "2026-12-01 09:00", "text": "Hello"}
 
@@ -102,16 +162,20 @@ def test_two_word_subcommands(registry: Registry) -> None:
 
 def test_bare_group_uses_its_default(registry: Registry) -> None:
     assert p(registry, "survey", "")[0] == ("list",)
-    assert p(registry, "survey", "close \"2026 Community Survey\"") == (
+    assert p(registry, "survey", 'close "2026 Community Survey"') == (
         ("close",),
         {"name": "2026 Community Survey"},
     )
 
 
 def test_slack_escaping_is_undone(registry: Registry) -> None:
-    text = "—at &quot;x&quot; See <https://example.org/a?b=1&amp;c=2|the notes> &amp; <https://x.org>"
+    text = (
+        "—at &quot;x&quot; See <https://example.org/a?b=1&amp;c=2|the notes> &amp; <https://x.org>"
+    )
     assert normalize(text, slack=True).startswith("--at")
-    _, raw = p(registry, "announce", "See <https://example.org/a?b=1&amp;c=2|the notes> &lt;3", slack=True)
+    _, raw = p(
+        registry, "announce", "See <https://example.org/a?b=1&amp;c=2|the notes> &lt;3", slack=True
+    )
     assert raw["text"] == "See https://example.org/a?b=1&c=2 <3"
 
 
@@ -137,7 +201,9 @@ def test_mentions_survive_for_the_member_resolver() -> None:
         ("meeting", "next --public --public", None),
     ],
 )
-def test_errors_are_one_sentence(registry: Registry, group: str, text: str, expected: str | None) -> None:
+def test_errors_are_one_sentence(
+    registry: Registry, group: str, text: str, expected: str | None
+) -> None:
     if expected is None:
         p(registry, group, text)
         return

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
-
-import pytest
 
 from bot.store.db import Database
 from bot.store.migrate import SchemaTooNew, current_revision, head_revision, upgrade
@@ -35,7 +34,9 @@ async def test_a_newer_schema_is_refused(any_db_url: str) -> None:
     try:
         await upgrade(db)
         async with db.session() as session:
-            await session.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+            await session.execute(
+                text("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+            )
         with pytest.raises(SchemaTooNew, match="newer"):
             await upgrade(db)
     finally:

@@ -51,7 +51,10 @@ async def test_private_targets_are_refused(checker: UrlChecker, url: str) -> Non
         await checker.check(url)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.org/x", "javascript:alert(1)", "example.org", "file:///etc/passwd", "https://"])
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://example.org/x", "javascript:alert(1)", "example.org", "file:///etc/passwd", "https://"],
+)
 async def test_non_web_links_are_refused(checker: UrlChecker, url: str) -> None:
     with pytest.raises(UserError, match="web link"):
         await checker.check(url)
@@ -64,6 +67,13 @@ async def test_credentials_and_overlong_links_are_refused(checker: UrlChecker) -
         await checker.check("https://example.org/" + "a" * 3000)
 
 
-@pytest.mark.parametrize("url", ["https://example.org/survey?x=1", "http://does-not-resolve.example/", "https://93.184.215.14/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/survey?x=1",
+        "http://does-not-resolve.example/",
+        "https://93.184.215.14/",
+    ],
+)
 async def test_public_and_unresolvable_links_are_accepted(checker: UrlChecker, url: str) -> None:
     assert await checker.check(f"  {url} ") == url

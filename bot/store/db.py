@@ -68,6 +68,8 @@ class Database:
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
+                # A plain read: on SQLite it must not queue behind a writer for the lock.
+                conn = await conn.execution_options(read_only=True)
                 await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
             return True
         except Exception:  # any failure means "not healthy"; the reason is logged
@@ -114,4 +116,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         # Take the write lock up front: a deferred transaction that later upgrades to a writer
         # fails with "database is locked" at once under contention, busy timeout or not.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Connections marked read_only (health checks) read a WAL snapshot without waiting.
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -1,11 +1,7 @@
-"""The `bot` fixture: one scenario, run once per adapter driver.
-
-Adapter issues add their driver factory to DRIVERS (same signature as console_driver).
-"""
+"""The `bot` fixture: one scenario, run once per adapter driver."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -19,13 +15,15 @@ from bot.features.base import Feature
 from bot.scheduling.kinds import KindRegistry
 from tests.scenarios.driver import SCENARIO_CONFIG
 from tests.scenarios.driver_console import console_driver
+from tests.scenarios.driver_discord import DRIVER as discord_driver
+from tests.scenarios.driver_slack import DRIVER as slack_driver
 
-DRIVERS: dict[str, Callable[..., Any]] = {"console": console_driver}
-for _name, _module in (("slack", "tests.scenarios.driver_slack"), ("discord", "tests.scenarios.driver_discord")):
-    try:
-        DRIVERS[_name] = importlib.import_module(_module).DRIVER
-    except ModuleNotFoundError:
-        pass
+# Every scenario runs once per driver: that is how parity between the adapters is proven.
+DRIVERS: dict[str, Callable[..., Any]] = {
+    "console": console_driver,
+    "slack": slack_driver,
+    "discord": discord_driver,
+}
 
 # Hostnames the scenarios use, as a fake DNS: nothing here ever leaves the machine.
 FAKE_DNS = {
@@ -79,5 +77,7 @@ async def bot(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[A
     ECHO_POSTS.clear()
     factory = DRIVERS[request.param]
     config = getattr(request, "param_config", None) or SCENARIO_CONFIG
-    async with factory(tmp_path, config, resolver=fake_resolver, extra_features=(TESTING,)) as driver:
+    async with factory(
+        tmp_path, config, resolver=fake_resolver, extra_features=(TESTING,)
+    ) as driver:
         yield driver
