@@ -91,6 +91,10 @@ async def _buttons(ctx: Context) -> Message:
     )
 
 
+async def _opts(ctx: Context) -> Message:
+    return Message.text(f"dry-run={ctx.args['dry-run']} from={ctx.args['from']}")
+
+
 async def _meetings(services: Any, typed: str) -> list[str]:
     return [m for m in ("community", "apac-hours", "contributors") if typed in m]
 
@@ -115,6 +119,17 @@ def _register(registry: Registry, kinds: KindRegistry) -> None:
             args=(Arg("meeting", ArgType.MEETING, "which meeting"),),
         ),
         CommandSpec("probe", ("buttons",), "buttons", "/probe buttons", _buttons),
+        CommandSpec(
+            "probe",
+            ("opts",),
+            "options whose names are not Python names",
+            "/probe opts --dry-run --from x",
+            _opts,
+            options=(
+                Arg("dry-run", ArgType.FLAG, "only pretend", required=False),
+                Arg("from", ArgType.WORD, "where from", required=False),
+            ),
+        ),
     ]
     for spec in specs:
         registry.add(spec)
@@ -411,3 +426,11 @@ async def test_meetings_and_surveys_autocomplete_from_the_data(tmp_path: Path) -
         assert await suggest("meeting subscribe", "meeting", "apac") == ["apac-hours"]
         assert "community" in await suggest("meeting subscribe", "meeting", "")
         assert await suggest("survey stats", "name", "commun") == ["2026 Community Survey"]
+
+
+async def test_option_names_that_are_not_python_names_keep_their_names(bot: DiscordDriver) -> None:
+    (probe,) = [c for c in bot.fake.global_commands if c["name"] == "probe"]
+    (opts,) = [o for o in probe["options"] if o["name"] == "opts"]
+    assert [o["name"] for o in opts["options"]] == ["dry-run", "from"]
+    said = await bot.say("/probe opts --dry-run --from mars", as_="olu")
+    assert said.text == "dry-run=True from=mars"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import keyword
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -84,11 +85,19 @@ def discord_options(spec: CommandSpec) -> list[tuple[Arg, bool]]:
     return out
 
 
+def _param_name(name: str, index: int) -> str:
+    """A Python parameter name for an option (discord.py reads options from a signature)."""
+    return name if name.isidentifier() and not keyword.iskeyword(name) else f"option_{index}"
+
+
 def _command(spec: CommandSpec, name: str, on_command: OnCommand, complete: Completer) -> Any:
     options = discord_options(spec)
+    # Option names that are not Python identifiers (`--dry-run`) are renamed back for Discord.
+    names = {_param_name(a.name, i): a for i, (a, _) in enumerate(options)}
+    arg_of = {a.name: p for p, a in names.items()}
 
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
-        await on_command(interaction, spec, values)
+        await on_command(interaction, spec, {names[p].name: v for p, v in values.items()})
 
     params = [
         inspect.Parameter(
@@ -98,7 +107,7 @@ def _command(spec: CommandSpec, name: str, on_command: OnCommand, complete: Comp
     for arg, required in options:
         params.append(
             inspect.Parameter(
-                arg.name,
+                arg_of[arg.name],
                 inspect.Parameter.KEYWORD_ONLY,
                 annotation=_annotation(arg),
                 default=inspect.Parameter.empty if required else None,
@@ -107,16 +116,21 @@ def _command(spec: CommandSpec, name: str, on_command: OnCommand, complete: Comp
     # discord.py reads the options from the callback's signature: build one per spec.
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     callback.__name__ = callback.__qualname__ = name.replace("-", "_")
-    fn: Any = app_commands.describe(**{a.name: _describe(a.help) for a, _ in options})(callback)
+    fn: Any = app_commands.describe(**{arg_of[a.name]: _describe(a.help) for a, _ in options})(
+        callback
+    )
+    renames = {p: a.name for p, a in names.items() if p != a.name}
+    if renames:
+        fn = app_commands.rename(**renames)(fn)
     choices = {
-        a.name: [app_commands.Choice(name=c, value=c) for c in a.choices[:MAX_CHOICES]]
+        arg_of[a.name]: [app_commands.Choice(name=c, value=c) for c in a.choices[:MAX_CHOICES]]
         for a, _ in options
         if a.type is ArgType.CHOICE and a.choices
     }
     if choices:
         fn = app_commands.choices(**choices)(fn)
     completers = {
-        a.name: _completer(a.type, complete) for a, _ in options if a.type in AUTOCOMPLETED
+        arg_of[a.name]: _completer(a.type, complete) for a, _ in options if a.type in AUTOCOMPLETED
     }
     if completers:
         fn = app_commands.autocomplete(**completers)(fn)
