@@ -10,13 +10,13 @@ worker at a time, and the outer condition re-checks it under the lock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import Database
@@ -113,6 +113,36 @@ async def finish(db: Database, row_id: int, worker: str, now: datetime, **values
             .values(updated_at=now, lease_until=None, **values)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_sent(db: Database, worker: str, sent: Sequence[tuple[int, datetime, str]]) -> int:
+    """Mark rows sent — (id, when, message ref) — in one transaction; returns how many stood.
+
+    One transaction for all the sends that finished together (group commit): in a burst,
+    a transaction per row would be most of the work.
+    """
+    table = Delivery.__table__
+    stmt = (
+        update(table)
+        .where(
+            table.c.id == bindparam("row_id"),
+            table.c.claimed_by == worker,
+            table.c.state == DeliveryState.CLAIMED,
+        )
+        .values(
+            state=DeliveryState.SENT,
+            sent_at=bindparam("at"),
+            updated_at=bindparam("at"),
+            message_ref=bindparam("ref"),
+            lease_until=None,
+            last_error=None,
+        )
+    )
+    params = [{"row_id": i, "at": at, "ref": ref[:200]} for i, at, ref in sent]
+    async with _writing(db) as session:
+        conn = await session.connection()
+        result = await conn.execute(stmt, params)
+        return int(result.rowcount)
 
 
 async def release(

@@ -28,6 +28,7 @@ from bot.scheduling.kinds import DeletePosted, DeliveryKind, EditPosted, SendCon
 from bot.scheduling.notices import NOTICE_KIND, failure_notice, render_notice
 from bot.scheduling.queue import Planned, delivery_nonce, enqueue
 from bot.scheduling.targets import Target
+from bot.store.db import Database
 from bot.store.models import Delivery, DeliveryState
 
 __all__ = [
@@ -98,6 +99,7 @@ class DeliveryRunner:
         self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.stopping = False
         self._sending: set[int] = set()
+        self._recorder = _SentRecorder(services.db, self.worker_id)
 
     @property
     def platforms(self) -> list[str]:
@@ -123,7 +125,10 @@ class DeliveryRunner:
         try:
             while not self.stopping:
                 free = max(self.concurrency - len(in_flight), 0)
-                rows = await self._claim(clock(), free) if free else []
+                # Refill when half the slots are free (or all of them): a claim is a
+                # transaction, and one per send would double the database's work in a burst.
+                refill = free >= max(self.concurrency // 2, 1) or not in_flight
+                rows = await self._claim(clock(), free) if refill else []
                 claimed += len(rows)
                 for row in rows:
                     in_flight.add(asyncio.create_task(self._send(row, clock)))
@@ -254,24 +259,13 @@ class DeliveryRunner:
         # The one window for a duplicate: sent, but not yet recorded. Retry the write briefly.
         for attempt in range(RECORD_TRIES):
             try:
-                stood = await claims.finish(
-                    self.services.db,
-                    row.id,
-                    self.worker_id,
-                    now,
-                    state=DeliveryState.SENT,
-                    sent_at=now,
-                    message_ref=ref[:200],
-                    last_error=None,
-                )
+                await self._recorder.record(row.id, now, ref)
             except Exception:
                 if attempt == RECORD_TRIES - 1:
                     raise
                 log.warning("recording delivery %s as sent failed; retrying", row.id)
                 await asyncio.sleep(0.5 * (attempt + 1))
                 continue
-            if not stood:
-                log.warning("delivery %s was sent after its lease ran out", row.id)
             return
 
     async def _skip(self, row: Delivery, now: datetime, why: str) -> None:
@@ -330,6 +324,46 @@ class DeliveryRunner:
         async with self.services.db.session() as session:
             await enqueue(session, row.community_id, [notice], now)
         self.services.wake()
+
+
+class _SentRecorder:
+    """Group commit of "sent": the sends that finish while one write is under way are all
+    recorded by the next, in one transaction. It runs apart from the send tasks, so a send
+    that is cancelled after the platform took it is still recorded."""
+
+    def __init__(self, db: Database, worker: str) -> None:
+        self.db = db
+        self.worker = worker
+        self._queue: list[tuple[int, datetime, str, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, row_id: int, at: datetime, ref: str) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((row_id, at, ref, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                stood = await claims.record_sent(
+                    self.db, self.worker, [(i, at, ref) for i, at, ref, _ in batch]
+                )
+            except Exception as exc:
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            if stood < len(batch):
+                log.warning(
+                    "%d deliveries were sent after their lease ran out (another worker has them)",
+                    len(batch) - stood,
+                )
+            for *_, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
 
 def _log_failures(done: set[asyncio.Task[None]]) -> None:
