@@ -152,10 +152,12 @@ class Load:
     async def one(self, url: str, command: str) -> bool:
         body, headers = self.request(command)
         try:
-            async with self.session.post(url, data=body, headers=headers) as resp:
+            async with self.session.post(
+                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+            ) as resp:
                 await resp.read()
                 return resp.status == 200
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, TimeoutError):
             return False
 
     async def open_loop(self, url: str, command: str, rate: float, seconds: float) -> Result:

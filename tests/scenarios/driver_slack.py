@@ -47,7 +47,8 @@ def typed(text: str) -> str:
     """Command text as a Slack client sends it with `should_escape: true`."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _URL_TYPED.sub(lambda m: f"<{m.group(0)}>", text)
-    return _MENTION_TYPED.sub(lambda m: f"<@{user_id(m.group(1))}>", text)
+    # Clients send `<@U…>` or, with a label, `<@U…|name>`; the label form is the harder one.
+    return _MENTION_TYPED.sub(lambda m: f"<@{user_id(m.group(1))}|{m.group(1)}>", text)
 
 
 @dataclass
