@@ -21,7 +21,7 @@ from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry, V
 from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.invocation import MemberRef, Platform
-from bot.core.message import Button, Mention, Message, para, quote
+from bot.core.message import Button, Mention, Message, bullets, para, quote
 from bot.core.replies import Reply
 from bot.features.base import Feature
 from bot.scheduling.kinds import KindRegistry
@@ -91,6 +91,11 @@ async def _buttons(ctx: Context) -> Message:
     )
 
 
+async def _long(ctx: Context) -> Message:
+    rows = [[f"line {i} ", "word " * 40] for i in range(60)]
+    return Message((para("Many:"), bullets(rows))).plus(actions=[Button("probe-act:1", "Act")])
+
+
 async def _opts(ctx: Context) -> Message:
     return Message.text(f"dry-run={ctx.args['dry-run']} from={ctx.args['from']}")
 
@@ -119,6 +124,7 @@ def _register(registry: Registry, kinds: KindRegistry) -> None:
             args=(Arg("meeting", ArgType.MEETING, "which meeting"),),
         ),
         CommandSpec("probe", ("buttons",), "buttons", "/probe buttons", _buttons),
+        CommandSpec("probe", ("long",), "long", "/probe long", _long),
         CommandSpec(
             "probe",
             ("opts",),
@@ -434,3 +440,14 @@ async def test_option_names_that_are_not_python_names_keep_their_names(bot: Disc
     assert [o["name"] for o in opts["options"]] == ["dry-run", "from"]
     said = await bot.say("/probe opts --dry-run --from mars", as_="olu")
     assert said.text == "dry-run=True from=mars"
+
+
+async def test_a_long_answer_is_split_across_follow_ups(bot: DiscordDriver) -> None:
+    iid = await command(bot, "probe long")
+    await bot.fake.wait_for(lambda: bot.fake.interactions[iid].callback and not bot.adapter.busy)
+    replies = bot.fake.replies(iid)
+    assert len(replies) > 1
+    assert all(len(r["content"]) <= 2000 and r["flags"] & FLAG_EPHEMERAL for r in replies)
+    assert [bool(r["components"]) for r in replies] == [False] * (len(replies) - 1) + [True]
+    text = "\n".join(r["content"] for r in replies)
+    assert all(f"line {i} " in text for i in range(60))
