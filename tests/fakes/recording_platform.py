@@ -47,7 +47,8 @@ class RecordingPlatform:
         self.calls: list[tuple[str, str | None]] = []  # every send: (target, nonce)
         self.nonces: dict[str, Post] = {}
         self._failures: list[Failure] = []
-        self._hold: asyncio.Event | None = None
+        self._hold: asyncio.Event | None = None  # for the next send
+        self._held: asyncio.Event | None = None  # the one a send is waiting on
         self.holding = asyncio.Event()  # set while a send is held
         self._ids = itertools.count(1)
 
@@ -66,7 +67,7 @@ class RecordingPlatform:
     async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
         self.calls.append((str(target), nonce))
         if self._hold is not None:
-            hold = self._hold
+            hold, self._hold = self._hold, None  # only this send waits; later ones go through
             self.holding.set()
             await hold.wait()
         failure = self._next_failure(str(target))
@@ -112,16 +113,16 @@ class RecordingPlatform:
                 Failure(why, permanent, retry_after, None if target is None else str(target))
             )
 
-    def hold(self) -> asyncio.Event:
-        """Sends wait (as on a hung connection) until the returned event is set."""
+    def hold(self) -> None:
+        """The next send waits (as on a hung connection) until `release()`."""
         self._hold = asyncio.Event()
+        self._held = self._hold
         self.holding.clear()
-        return self._hold
 
     def release(self) -> None:
-        if self._hold is not None:
-            self._hold.set()
-        self._hold = None
+        if self._held is not None:
+            self._held.set()
+        self._hold = self._held = None
 
     def texts(self, target: Target | None = None) -> list[str]:
         return [p.text for p in self.posts if target is None or p.target == str(target)]
