@@ -213,3 +213,21 @@ async def test_sync_on_start_only_when_the_schema_changed(
     # The adapter applied DISCORD_API_URL / DISCORD_GATEWAY_URL.
     applied = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     assert applied == (fake.api_url, yarl.URL(fake.gateway_url))
+
+
+async def test_sync_on_start_into_the_configured_guilds(fake: DiscordFake, tmp_path: Path) -> None:
+    guild = fake.add_guild()
+    file = {"discord": {"sync_on_start": True, "guild_ids": [guild.id]}}
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        file,
+        discord_token=fake.token,
+        discord_api_url=fake.api_url,
+        discord_gateway_url=fake.gateway_url,
+    )
+    app = App(settings, http=False, timer=False, resolver=fake_resolver)
+    await app.start()
+    await app.stop()
+    _, payload = real_schema()
+    assert [c["name"] for c in fake.guild_commands[guild.id]] == [c["name"] for c in payload]
+    assert fake.global_commands == []
