@@ -407,3 +407,23 @@ async def test_archived_announce_channel_is_reported(tmp_path: Path, fake: Slack
     async with running_bot(tmp_path, fake) as (app, _, _):
         [warning] = app.channel_warnings
         assert "archived" in warning
+
+
+async def test_announcement_pings_only_the_configured_target(
+    bot: tuple[App, SlackAdapter, str], fake: SlackFake
+) -> None:
+    app, adapter, url = bot
+    if app.services.registry.find("announce", ("post",)) is None:
+        pytest.skip("announcements are not registered")
+    # What a Slack client sends when someone types `<!channel>` and `<@UOLU>` as text.
+    typed = "--yes --ping Release &lt;!channel&gt; &lt;@UOLU&gt; <!everyone> &amp; more"
+    said = ack_json(await fake.slash_command(url, "/announce", typed, user_id="UMAYA"))
+    assert said["response_type"] == "ephemeral"
+    await app.run_due()
+    await adapter.drain()
+    [post] = [m for m in fake.posted("CANNOUNCE") if "Release" in m.text]
+    rendered = post.text + json.dumps(post.blocks)
+    assert post.text.startswith("<!here>")  # announce_ping = "here", asked for with --ping
+    for live in ("<!channel>", "<@UOLU>", "<!everyone>"):
+        assert live not in rendered
+    assert "&lt;!channel&gt;" in post.text and "&amp; more" in post.text
