@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_KEY = "discord.commands.sha256"
 CONNECT_TIMEOUT = 60.0
+ANSWER_GRACE = 5.0
 MODAL_TITLE_MAX = 45
 MODAL_TEXT_MAX = 4000
 
@@ -223,9 +224,11 @@ class DiscordAdapter:
         log.error("the Discord connection ended and will not be retried: %r", error)
 
     async def stop(self) -> None:
-        # Answers already being sent finish first (the app bounds the whole stop).
+        # Answers already being sent finish first, for a bounded time: the connection must
+        # still be closed within the app's grace period.
         self._stopping = True
-        await self._idle.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), ANSWER_GRACE)
         await self.client.close()
         if self._task is not None:
             try:
