@@ -451,3 +451,19 @@ async def test_a_long_answer_is_split_across_follow_ups(bot: DiscordDriver) -> N
     assert [bool(r["components"]) for r in replies] == [False] * (len(replies) - 1) + [True]
     text = "\n".join(r["content"] for r in replies)
     assert all(f"line {i} " in text for i in range(60))
+
+
+async def test_stop_finishes_the_answer_in_flight_and_turns_new_commands_away(
+    bot: DiscordDriver,
+) -> None:
+    bot.adapter.respond_within = 0.05
+    slow = await command(bot, "probe wait")
+    await bot.fake.wait_for_callback(slow)  # deferred, the handler still working
+    stopping = asyncio.create_task(bot.app.stop())
+    await bot.fake.wait_for(lambda: bot.app.stopping)
+    late = await command(bot, "probe count")
+    assert (await bot.fake.wait_for_reply(late))["content"].startswith("I'm restarting")
+    PROBE.gate.set()
+    assert (await bot.fake.wait_for_reply(slow))["content"] == "waited"
+    await asyncio.wait_for(stopping, 10)
+    assert PROBE.counted == []
