@@ -467,3 +467,15 @@ async def test_stop_finishes_the_answer_in_flight_and_turns_new_commands_away(
     assert (await bot.fake.wait_for_reply(slow))["content"] == "waited"
     await asyncio.wait_for(stopping, 10)
     assert PROBE.counted == []
+
+
+async def test_commands_work_in_direct_messages_without_maintainer_rights(
+    bot: DiscordDriver,
+) -> None:
+    maya = bot.person("maya")
+    iid = await bot.fake.send_interaction("communitybot timezone", user_id=maya)  # no guild
+    reply = await bot.fake.wait_for_reply(iid)
+    assert "have not set a time zone" in reply["content"]
+    # Roles exist only in a guild: in a DM even a maintainer is just a member.
+    audit = await bot.fake.send_interaction("communitybot audit", user_id=maya)
+    assert (await bot.fake.wait_for_reply(audit))["content"].startswith("Only maintainers")

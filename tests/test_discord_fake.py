@@ -441,3 +441,14 @@ async def test_multipart_requests_are_recorded_with_their_payload_json(fake: Dis
     (call,) = fake.calls("POST", "/channels/{channel_id}/messages")
     assert call.json["content"] == "with a file"
     assert call.files == ["notes.txt"]
+
+
+async def test_a_requested_reconnect_resumes_the_session(fake: DiscordFake) -> None:
+    guild, _mo, _olu, _general = guild_with_people(fake)
+    async with running(fake, new_client()):
+        await fake.request_reconnect()
+        await fake.wait_for(lambda: len(fake.resumes()) == 1)
+        await fake.wait_for(lambda: fake.connected_shards() == [(0, 1)])
+    assert len(fake.identifies()) == 1
+    assert fake.connections[-1]["path"] == "/resume/"
+    assert guild.id in fake.guilds

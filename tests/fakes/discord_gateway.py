@@ -346,6 +346,12 @@ class DiscordFake(DiscordRestApi):
                 dropped += 1
         return dropped
 
+    async def request_reconnect(self, shard_id: int | None = None) -> None:
+        """RECONNECT (op 7), as Discord sends before moving a session: clients RESUME."""
+        for session in self._sessions:
+            if session.socket is not None and shard_id in (None, session.shard[0]):
+                await session.socket.send({"op": 7, "d": None})
+
     async def invalidate_sessions(self) -> None:
         """INVALID_SESSION (not resumable): clients must IDENTIFY again."""
         for session in self._sessions:
