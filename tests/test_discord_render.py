@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from hypothesis import given
@@ -99,3 +100,13 @@ def test_button_view_keeps_action_ids() -> None:
     assert [c["custom_id"] for row in view.to_components() for c in row["components"]] == [
         "announce:confirm:1"
     ]
+
+
+def _as_shown(markdown: str) -> str:
+    """What Discord shows for backslash escapes: the escaped character itself."""
+    return re.sub(r"\\(.)", r"\1", markdown, flags=re.S).replace("\u200b", "")
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120))
+def test_escaped_text_shows_exactly_as_typed(text: str) -> None:
+    assert _as_shown(escape(text)) == text.replace("\u200b", "")
