@@ -82,10 +82,8 @@ async def test_each_replica_serves_its_own_shard(fake: DiscordFake, tmp_path: Pa
                 "shardprobe where", user_id=user.id, guild_id=guild_id
             )
             await fake.wait_for_reply(iid)
-        assert HANDLED == [
-            (id(apps[1].services), str(ODD)),
-            (id(apps[0].services), str(EVEN)),
-        ]
+        expected = [(id(apps[1].services), str(ODD)), (id(apps[0].services), str(EVEN))]
+        assert expected == HANDLED
     finally:
         for app in apps:
             await app.stop()
