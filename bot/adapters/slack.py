@@ -285,7 +285,8 @@ class SlackAdapter:
         )
 
         async def late(task: asyncio.Task[Reply]) -> None:
-            await self._respond(response_url, await task, press.actor.user_id, replace=True)
+            reply = await task
+            await self._respond(response_url, reply, press.actor.user_id, replace=reply.replace)
 
         reply = await self._within_budget(self.dispatcher.press(press), late)
         await ack()
