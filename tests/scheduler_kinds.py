@@ -4,7 +4,7 @@
 - `test_news`: goes out however late, and says so when it is more than 5 minutes late.
 - `test_edit`: edits the post another delivery made (payload `ref`).
 Each posts the payload's `text`; a payload with `"gone": true` renders None (no longer
-applies), as a cancelled meeting's reminder would.
+applies), as a cancelled meeting's reminder would; `"bug": true` makes render raise.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ PING_MAX_LATENESS = timedelta(minutes=10)
 async def _render(ctx: SendContext, row: Delivery) -> Message | None:
     if row.payload.get("gone"):
         return None
+    if row.payload.get("bug"):
+        raise RuntimeError("a bug in rendering")
     text = str(row.payload.get("text", f"{row.kind} {row.subject}"))
     if ctx.late:
         text += f" (sent late: it was due {row.due_at:%Y-%m-%d %H:%M} UTC)"

@@ -21,6 +21,7 @@ from bot.scheduling.deliveries import (
     Planned,
     backoff,
     enqueue,
+    lease_from_env,
 )
 from bot.scheduling.targets import Target
 from bot.store.models import Delivery, DeliveryState
@@ -281,6 +282,22 @@ async def test_a_transient_error_is_retried_with_backoff(world: World) -> None:
     assert await world.runner.run_due(first_retry) == 1
     assert world.slack.texts() == ["news a"]
     assert (await world.row("a")).state == DeliveryState.SENT
+
+
+async def test_a_bug_in_rendering_is_retried_like_a_transient_error(world: World) -> None:
+    await world.plan(news("a", bug=True))
+    await world.runner.run_due(T0)
+    row = await world.row("a")
+    assert (row.state, row.attempts) == (DeliveryState.PENDING, 1)
+    assert row.last_error == "internal error: RuntimeError('a bug in rendering')"
+    assert world.slack.calls == []
+
+
+def test_the_lease_comes_from_the_environment() -> None:
+    assert lease_from_env({}) == timedelta(minutes=2)
+    assert lease_from_env({"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": "30"}) == timedelta(seconds=30)
+    assert lease_from_env({"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": "0.1"}) == timedelta(seconds=2)
+    assert lease_from_env({"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": "soon"}) == timedelta(minutes=2)
 
 
 async def test_retry_after_from_the_platform_is_honoured(world: World) -> None:
