@@ -23,6 +23,7 @@ from bot.core.message import Button, ButtonStyle, Message, para
 from bot.core.permissions import is_maintainer
 from bot.core.replies import Reply
 from bot.core.services import Services
+from bot.scheduling.queue import enqueued
 from bot.store.inbound import first_delivery
 from bot.store.members import ensure_member
 from bot.store.models import AuditEntry, Confirmation, Member
@@ -159,7 +160,10 @@ class Dispatcher:
             reply = result if isinstance(result, Reply) else Reply(result, public=public)
             if spec.permission is Permission.MAINTAINER and spec.audited and not ctx._audited:
                 ctx.audit(label, _describe(spec, args))
-        services.wake()
+            wake = enqueued(session)
+        if wake:
+            # Only now, after the commit, can the timer see the new rows.
+            services.wake()
         return reply
 
     async def zone_of(self, actor: Actor) -> str | None:
@@ -281,7 +285,9 @@ class Dispatcher:
             ctx = Context(self.services, press.actor, press.place, session, member, now)
             result = await action.handler(ctx, rest)
             reply = result if isinstance(result, Reply) else Reply(result, replace=True)
-        self.services.wake()
+            wake = enqueued(session)
+        if wake:
+            self.services.wake()
         return reply
 
 

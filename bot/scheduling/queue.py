@@ -31,14 +31,17 @@ class Planned:
     payload: Mapping[str, Any] | None = None
 
 
+# Marks a session whose transaction added deliveries; see `enqueued`.
+ENQUEUED = "communitybot.deliveries_enqueued"
+
+
 async def enqueue(
     session: AsyncSession, community_id: int, planned: Iterable[Planned], now: datetime
 ) -> int:
     """Insert the planned deliveries that do not exist yet; returns how many were new.
 
     Idempotent on the unique key, so features may plan the same thing again (at start, after
-    an edit) without doubling it. Call `services.wake()` after the transaction commits when a
-    new row may be due soon.
+    an edit) without doubling it. Commands that enqueue wake the timer once they commit.
     """
     new = 0
     for p in planned:
@@ -64,7 +67,14 @@ async def enqueue(
             },
             ("kind", "subject", "occurrence", "target"),
         )
+    if new:
+        session.info[ENQUEUED] = True
     return new
+
+
+def enqueued(session: AsyncSession) -> bool:
+    """Whether this transaction added deliveries (so the timer should look at them now)."""
+    return bool(session.info.get(ENQUEUED))
 
 
 def delivery_nonce(row: Delivery) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +12,7 @@ from bot.core.invocation import MemberRef
 from bot.store.models import Community, Member, Person
 
 DEFAULT_COMMUNITY_KEY = "default"
+LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 
 
 async def ensure_community(
@@ -68,8 +69,11 @@ async def ensure_member(
     if ref.display_name and row.display_name != ref.display_name[:200]:
         row.display_name = ref.display_name[:200]
     if acting:
-        row.known = True
-        row.last_seen_at = now
+        if not row.known:
+            row.known = True
+        # Coarse on purpose: an UPDATE on every command is a write the command does not need.
+        if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+            row.last_seen_at = now
     return row
 
 
