@@ -13,6 +13,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.invocation import Platform
@@ -69,7 +70,16 @@ def planned_for(services: Services, cycle: Cycle) -> list[Planned]:
 async def plan(session: AsyncSession, services: Services, now: datetime) -> int:
     """Make sure this cycle's and the next cycle's posts exist; returns how many were new."""
     cycle = calendar_cycle(services.settings, now)
-    planned = planned_for(services, cycle) + planned_for(services, cycle.following())
+    following = cycle.following()
+    planned = planned_for(services, cycle) + planned_for(services, following)
+    # This runs after every hero command; one count is cheaper than re-inserting each row.
+    existing = await session.scalar(
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.subject == SUBJECT, Delivery.occurrence.in_([cycle.key, following.key]))
+    )
+    if existing is not None and existing >= len(planned):
+        return 0
     return await enqueue(session, services.community_id, planned, now)
 
 
