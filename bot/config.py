@@ -215,6 +215,8 @@ class Settings(BaseModel):
     http_port: int = 3000
     public_url: str = ""
     metrics_port: int | None = None
+    # How long a delivery claim lasts: a crashed replica's claims are retried after this.
+    delivery_lease_seconds: float = 120.0
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     slack_bot_token: SecretStr | None = None
@@ -379,6 +381,16 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
     public_url = env.get("COMMUNITYBOT_PUBLIC_URL", "")
     if public_url and not re.match(r"^https?://[^/\s]+", public_url):
         problems.append("COMMUNITYBOT_PUBLIC_URL: must start with http:// or https://")
+    lease = env.get("COMMUNITYBOT_DELIVERY_LEASE_SECONDS") or "120"
+    try:
+        lease_seconds = float(lease)
+        if not 2 <= lease_seconds <= 3600:
+            raise ValueError
+    except ValueError:
+        problems.append(
+            "COMMUNITYBOT_DELIVERY_LEASE_SECONDS: must be a number of seconds, 2 to 3600"
+        )
+        lease_seconds = 120.0
     database_url = database_url_from(env.get("COMMUNITYBOT_DATABASE_URL") or DEFAULT_DATABASE_URL)
     problem = database_url_problem(database_url)
     if problem:
@@ -397,6 +409,7 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
         http_port=3000 if port is None else port,
         public_url=public_url,
         metrics_port=metrics_port,
+        delivery_lease_seconds=lease_seconds,
         log_format=log_format,  # type: ignore[arg-type]
         log_level=env.get("COMMUNITYBOT_LOG_LEVEL", "INFO").upper(),
         slack_bot_token=secret("SLACK_BOT_TOKEN"),

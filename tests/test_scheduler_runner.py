@@ -21,7 +21,6 @@ from bot.scheduling.deliveries import (
     Planned,
     backoff,
     enqueue,
-    lease_from_env,
 )
 from bot.scheduling.targets import Target
 from bot.store.models import Delivery, DeliveryState
@@ -294,10 +293,14 @@ async def test_a_bug_in_rendering_is_retried_like_a_transient_error(world: World
 
 
 def test_the_lease_comes_from_the_environment() -> None:
-    assert lease_from_env({}) == timedelta(minutes=2)
-    assert lease_from_env({"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": "30"}) == timedelta(seconds=30)
-    assert lease_from_env({"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": "0.1"}) == timedelta(seconds=2)
-    assert lease_from_env({"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": "soon"}) == timedelta(minutes=2)
+    from bot.config import ConfigError, load_settings
+
+    assert load_settings(None, env={}).delivery_lease_seconds == 120
+    lease = load_settings(None, env={"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": "30"})
+    assert lease.delivery_lease_seconds == 30
+    for bad in ("0.1", "soon"):
+        with pytest.raises(ConfigError, match="COMMUNITYBOT_DELIVERY_LEASE_SECONDS"):
+            load_settings(None, env={"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": bad})
 
 
 async def test_retry_after_from_the_platform_is_honoured(world: World) -> None:

@@ -38,14 +38,12 @@ __all__ = [
     "backoff",
     "delivery_nonce",
     "enqueue",
-    "lease_from_env",
     "render_notice",
 ]
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
-LEASE_ENV = "COMMUNITYBOT_DELIVERY_LEASE_SECONDS"
 MAX_ATTEMPTS = 6
 # Rows are claimed only as fast as they are sent, so no claim waits behind others and a live
 # worker's lease never runs out while the row is still queued in this process.
@@ -60,21 +58,6 @@ RECORD_TRIES = 3
 def backoff(attempts: int) -> timedelta:
     """15 s, 30 s, 1 min, 2 min … after the 1st, 2nd, 3rd … attempt, at most 15 min."""
     return timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 900))
-
-
-def lease_from_env(env: Mapping[str, str] = os.environ) -> timedelta:
-    """The claim lease: COMMUNITYBOT_DELIVERY_LEASE_SECONDS (at least 2), default 2 minutes.
-
-    It bounds how long a crashed replica's claims wait before another replica retries them.
-    """
-    raw = env.get(LEASE_ENV)
-    if not raw:
-        return LEASE
-    try:
-        return timedelta(seconds=max(float(raw), 2.0))
-    except ValueError:
-        log.warning("%s=%r is not a number of seconds; using %s", LEASE_ENV, raw, LEASE)
-        return LEASE
 
 
 class DeliveryRunner:
@@ -92,7 +75,7 @@ class DeliveryRunner:
         self.services = services
         # Kept by reference: the App may add adapters after building the runner.
         self.adapters = adapters
-        self.lease = lease or lease_from_env()
+        self.lease = lease or timedelta(seconds=services.settings.delivery_lease_seconds)
         self.send_timeout = min(SEND_TIMEOUT, self.lease.total_seconds() / 2)
         self.concurrency = concurrency
         self.max_attempts = max_attempts
