@@ -427,3 +427,27 @@ async def test_announcement_pings_only_the_configured_target(
     for live in ("<!channel>", "<@UOLU>", "<!everyone>"):
         assert live not in rendered
     assert "&lt;!channel&gt;" in post.text and "&amp; more" in post.text
+
+
+async def test_named_members_get_their_slack_name_and_bots_are_known(
+    bot: tuple[App, SlackAdapter, str], fake: SlackFake
+) -> None:
+    # `<@U…>` carries no name; the adapter asks users.info so the nominee is known by name,
+    # and a bot user cannot be nominated.
+    app, _, url = bot
+    fake.add_user("UANA", "ana", real_name="Ana Lopez")
+    fake.add_user("UHELPER", "helperbot", is_bot=True)
+    sent = await fake.slash_command(url, "/hero", "nominate <@UANA> for the docs", user_id="UOLU")
+    body = ack_json(sent)
+    assert "Thank you" in body["text"], body
+    sent = await fake.slash_command(url, "/hero", "nominate <@UHELPER> beep", user_id="UOLU")
+    assert "bot" in ack_json(sent)["text"].lower()
+    async with app.db.sessions() as session:
+        names = dict(
+            (await session.execute(select(Member.platform_user_id, Member.display_name))).all()
+        )
+    assert names["UANA"] == "ana"  # the profile's display name, kept for the hall of fame
+    assert "UHELPER" not in names  # the refused nomination wrote nothing
+    assert len(fake.calls("users.info")) == 2
+    await fake.slash_command(url, "/hero", "nominate <@UANA> again, cached", user_id="UMO")
+    assert len(fake.calls("users.info")) == 2

@@ -31,7 +31,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.base import DeliveryError
-from bot.adapters.slack_people import UserGroups, slack_member
+from bot.adapters.slack_people import SlackUsers, UserGroups
 from bot.adapters.slack_render import SlackMessage, render
 from bot.adapters.slack_web import build_client, delivery_error, retry_handlers
 from bot.core.dispatch import Dispatcher
@@ -130,7 +130,8 @@ class SlackAdapter:
         self.app.action(re.compile(".+"))(self._on_action)
         self.app.use(self._dedup_events)
         self.app.event("app_home_opened")(self._on_home)
-        dispatcher.member_parsers[Platform.SLACK] = slack_member
+        self.users = SlackUsers(self.client)
+        dispatcher.member_parsers[Platform.SLACK] = self.users.parse
         if not self.socket_mode:
             web_app.router.add_post("/slack/events", self._http)
         self._socket: AsyncSocketModeHandler | None = None
@@ -248,6 +249,7 @@ class SlackAdapter:
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
         user_id = command["user_id"]
         response_url = command.get("response_url", "")
+        await self.users.prime(command.get("text", ""))
         inv = Invocation(
             command=self._canonical[command["command"]],
             actor=await self._actor(user_id, command.get("user_name", "")),

@@ -27,6 +27,7 @@ BOT_SCOPES = (
     "chat:write.public",
     "im:write",
     "usergroups:read",
+    "users:read",
     "channels:read",
     "groups:read",
 )

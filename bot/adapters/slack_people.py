@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,12 +20,85 @@ log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|([^>]{0,80}))?>$")
 
 
+_MENTIONS = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
+
+
 def slack_member(token: str) -> MemberRef | None:
     """A member named in command text, as Slack escapes it (`should_escape: true`)."""
     m = _MENTION.match(token.strip())
     if m is None:
         return None
     return MemberRef(Platform.SLACK, m.group(1), m.group(2) or "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    name: str
+    is_bot: bool
+    at: float
+
+
+class SlackUsers:
+    """Names and bot flags of the members people name in commands (users.info), cached.
+
+    Slack's mention escape `<@U123>` carries no name and says nothing of bots, yet a Hero's
+    name is kept in the hall and bots may not be nominated. Before a command is dispatched its
+    mentions are looked up (within a small time budget, so the 3-second ack always holds); the
+    member parser then reads the cache, falling back to the bare id if Slack did not answer.
+    """
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        ttl: float = 3600.0,
+        budget: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.ttl = ttl
+        self.budget = budget
+        self.clock = clock
+        self._known: dict[str, _Known] = {}
+
+    def _fresh(self, user_id: str) -> bool:
+        known = self._known.get(user_id)
+        return known is not None and self.clock() - known.at < self.ttl
+
+    async def prime(self, text: str) -> None:
+        """Look up every member mentioned in `text` that is not cached yet."""
+        wanted = {uid for uid in _MENTIONS.findall(text) if not self._fresh(uid)}
+        if not wanted:
+            return
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(self._fetch(uid) for uid in sorted(wanted)[:10])),
+                timeout=self.budget,
+            )
+        except TimeoutError:
+            log.warning("users.info did not answer within %.1f s; using bare ids", self.budget)
+
+    async def _fetch(self, user_id: str) -> None:
+        try:
+            resp = await self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            log.info("users.info %s: %s", user_id, exc.response.get("error", "error"))
+            return
+        user = resp.get("user") or {}
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or user.get("real_name") or user.get("name") or ""
+        is_bot = bool(user.get("is_bot")) or user_id == "USLACKBOT"
+        self._known[user_id] = _Known(str(name)[:200], is_bot, self.clock())
+
+    def parse(self, token: str) -> MemberRef | None:
+        """`slack_member`, with the name and bot flag Slack gave for that user."""
+        ref = slack_member(token)
+        if ref is None:
+            return None
+        known = self._known.get(ref.user_id)
+        if known is None:
+            return ref
+        return MemberRef(Platform.SLACK, ref.user_id, ref.display_name or known.name, known.is_bot)
 
 
 class UserGroups:
