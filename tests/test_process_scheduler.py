@@ -233,8 +233,12 @@ async def test_kill_9_mid_burst_then_restart_delivers_each_exactly_once(
         await until(
             lambda: sum(discord_texts(discord_fake).values()) >= 40, 60, "a burst", (first,)
         )
+        # Catch sends in flight: Discord has the requests but the bot never hears back.
+        discord_fake.hold_posts()
+        await until(lambda: discord_fake.held_posts > 0, 30, "a send in flight", (first,))
     finally:
         await first.kill9()
+    discord_fake.release_posts()  # the held posts land, as Discord would have stored them
     at_kill = sum(discord_texts(discord_fake).values())
     assert at_kill < n, "the burst ended before the kill; nothing was interrupted"
     left_claimed = (await rows.states()).get(DeliveryState.CLAIMED, 0)

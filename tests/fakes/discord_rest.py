@@ -145,6 +145,9 @@ class DiscordRestApi:
         self.requests: list[Call] = []
         self._rules: list[_Rule] = []
         self._changed = asyncio.Event()
+        # While set, channel posts are received but not answered (a send caught in flight).
+        self._post_gate: asyncio.Event | None = None
+        self.held_posts = 0
 
     def add_user(self, username: str, *, id: int | None = None) -> FakeUser:
         user = FakeUser(id=id or snowflake(), username=username, global_name=username)
@@ -236,6 +239,16 @@ class DiscordRestApi:
 
     def _notify(self) -> None:
         self._changed.set()
+
+    def hold_posts(self) -> None:
+        """Keep channel posts from here on waiting, unanswered, until `release_posts`."""
+        self._post_gate = asyncio.Event()
+
+    def release_posts(self) -> None:
+        """Answer (and store) the held posts; later ones go through at once."""
+        if self._post_gate is not None:
+            self._post_gate.set()
+        self._post_gate = None
 
     async def wait_for(self, predicate: Callable[[], T | None], within: float = 5.0) -> T:
         """Wait until `predicate()` is truthy (re-checked whenever the fake sees traffic)."""
@@ -329,6 +342,12 @@ class DiscordRestApi:
             at=asyncio.get_running_loop().time(),
         )
         self.requests.append(call)
+        gate = self._post_gate
+        posting = call.method == "POST" and route == "/channels/{channel_id}/messages"
+        if gate is not None and posting:
+            self.held_posts += 1
+            self._notify()
+            await gate.wait()  # as if Discord took the message and the answer got lost
         response = self._respond(request, call, match)
         call.status = response.status
         self._notify()
