@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.bot_process import BotProcess
 from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember, FakeRole
 from tests.fakes.discord_payloads import snowflake
 
@@ -28,47 +26,13 @@ MAINTAINERS = FakeRole(id=900000000000000011, name="maintainers")
 ANNOUNCE = 910000000000000011
 
 
-class Bot:
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stderr is not None
-        async for raw in self.proc.stderr:
-            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.lines)
-
-    def port(self) -> int | None:
-        for line in self.lines:
-            found = re.search(r"HTTP on [\d.]+:(\d+)", line)
-            if found:
-                return int(found.group(1))
-        return None
-
-    async def stop(self, sig: int = signal.SIGTERM, within: float = 15.0) -> int:
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        try:
-            return await asyncio.wait_for(self.proc.wait(), within)
-        finally:
-            if self.proc.returncode is None:
-                self.proc.kill()
-                await self.proc.wait()
-            await self.reader
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[DiscordFake]:
     async with DiscordFake(token=TOKEN) as server:
         yield server
 
 
-async def start(tmp_path: Path, fake: DiscordFake) -> Bot:
+async def start(tmp_path: Path, fake: DiscordFake) -> BotProcess:
     config = tmp_path / "communitybot.toml"
     config.write_text(
         '[community]\nname = "Process Test"\ntimezone = "UTC"\n\n'
@@ -77,30 +41,14 @@ async def start(tmp_path: Path, fake: DiscordFake) -> Bot:
         encoding="utf-8",
     )
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "COMMUNITYBOT_"))
+        "COMMUNITYBOT_CONFIG": str(config),
+        "COMMUNITYBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "DISCORD_TOKEN": TOKEN,
+        "DISCORD_API_URL": fake.api_url,
+        "DISCORD_GATEWAY_URL": fake.gateway_url,
     }
-    env.update(
-        COMMUNITYBOT_CONFIG=str(config),
-        COMMUNITYBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        COMMUNITYBOT_HTTP_PORT="0",
-        DISCORD_TOKEN=TOKEN,
-        DISCORD_API_URL=fake.api_url,
-        DISCORD_GATEWAY_URL=fake.gateway_url,
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    bot = Bot(proc)
+    bot = await BotProcess.start(tmp_path, env)
+    proc = bot.proc
 
     async def ready() -> bool:
         port = bot.port()
@@ -164,5 +112,5 @@ async def test_run_answers_survives_kill_9_and_stops_on_sigterm(
         assert text.count("for the release notes") == 1, text
         await fake.wait_for(lambda: len(fake.resumes()) == 1, within=15)
     finally:
-        assert await bot.stop() == 0, bot.stderr
+        assert await bot.stop(within=15) == 0, bot.stderr
     assert TOKEN not in bot.stderr

@@ -7,14 +7,10 @@ fake. Waits poll with a deadline; nothing sleeps for a fixed time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import re
 import signal
-import sys
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +27,7 @@ from bot.store.db import Database
 from bot.store.members import ensure_community
 from bot.store.migrate import upgrade
 from bot.store.models import Delivery, DeliveryState
+from tests.bot_process import BotProcess
 from tests.fakes.slack_api import SlackFake
 
 pytestmark = pytest.mark.process
@@ -40,47 +37,6 @@ SIGNING_SECRET = "0ps7e57516n1n65ecre7d0n07leak42"
 ANNOUNCE, ARCHIVED = "CANNOUNCE1", "CARCHIVED1"
 NOTICES = "COPSNOTICE"  # where the test's own delivery goes (features post to ANNOUNCE)
 STOP_WITHIN = 15.0  # the bound a SIGTERM must be honoured in (the app's grace is 20 s max)
-
-
-@dataclass
-class Bot:
-    proc: asyncio.subprocess.Process
-    lines: list[str] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    reader: asyncio.Task[None] | None = None
-
-    async def read(self) -> None:
-        assert self.proc.stderr is not None
-        async for raw in self.proc.stderr:
-            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-            self.changed.set()
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.lines)
-
-    async def wait_for(self, predicate: Callable[[], object], within: float, what: str) -> object:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while True:
-            self.changed.clear()
-            value = predicate()
-            if value:
-                return value
-            if self.proc.returncode is not None:
-                raise AssertionError(f"the bot exited while waiting for {what}:\n{self.stderr}")
-            left = deadline - loop.time()
-            if left <= 0:
-                raise TimeoutError(f"no {what} within {within} s:\n{self.stderr}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), min(left, 0.05))
-
-    def port(self) -> int | None:
-        for line in self.lines:
-            found = re.search(r"HTTP on [\d.]+:(\d+)", line)
-            if found:
-                return int(found.group(1))
-        return None
 
 
 @pytest.fixture
@@ -122,38 +78,22 @@ async def delivery_state(db_url: str) -> tuple[str, str | None]:
         await db.dispose()
 
 
-async def start_bot(tmp_path: Path, slack: SlackFake, db_url: str, **extra: str) -> Bot:
+async def start_bot(tmp_path: Path, slack: SlackFake, db_url: str, **extra: str) -> BotProcess:
     config = tmp_path / "communitybot.toml"
     config.write_text(
         '[community]\nname = "Ops Test"\ntimezone = "UTC"\n\n'
         f'[slack]\nannounce_channels = ["{ANNOUNCE}", "{ARCHIVED}"]\n',
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
-    env = {k: v for k, v in env.items() if not k.startswith("COMMUNITYBOT_")}
-    env.update(
-        COMMUNITYBOT_CONFIG=str(config),
-        COMMUNITYBOT_DATABASE_URL=db_url,
-        COMMUNITYBOT_HTTP_PORT="0",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.api_url,
+    env = {
+        "COMMUNITYBOT_CONFIG": str(config),
+        "COMMUNITYBOT_DATABASE_URL": db_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
         **extra,
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    bot = Bot(proc)
-    bot.reader = asyncio.create_task(bot.read())
-    return bot
+    }
+    return await BotProcess.start(tmp_path, env)
 
 
 async def status(url: str) -> int:
@@ -171,19 +111,6 @@ async def metrics(url: str) -> dict[str, dict[frozenset[tuple[str, str]], float]
         for sample in family.samples:
             values.setdefault(sample.name, {})[frozenset(sample.labels.items())] = sample.value
     return values
-
-
-async def stop_and_collect(bot: Bot, within: float = STOP_WITHIN) -> int:
-    if bot.proc.returncode is None:
-        bot.proc.send_signal(signal.SIGTERM)
-    try:
-        return await asyncio.wait_for(bot.proc.wait(), within)
-    finally:
-        if bot.proc.returncode is None:
-            bot.proc.kill()
-            await bot.proc.wait()
-        if bot.reader is not None:
-            await bot.reader
 
 
 def assert_no_secrets(stderr: str, *secrets: str) -> None:
@@ -227,10 +154,10 @@ async def test_sigterm_finishes_the_send_in_flight_refuses_commands_and_exits_0(
         assert exchange.http is not None and exchange.http.status == 200
         assert "restarting" in exchange.http.text
 
-        code = await stop_and_collect(bot)
+        code = await bot.stop(within=STOP_WITHIN)
         took = loop.time() - signalled
     finally:
-        await stop_and_collect(bot)
+        await bot.stop(within=STOP_WITHIN)
     assert code == 0, bot.stderr
     assert took < STOP_WITHIN
     posted = slack.posted(NOTICES)
@@ -255,7 +182,7 @@ async def test_sigterm_during_start_still_exits_0(tmp_path: Path, slack: SlackFa
         await slack.wait_for(lambda: slow.remaining == 0, 20, "auth.test to be asked")
         signalled = loop.time()
     finally:
-        code = await stop_and_collect(bot, within=10)
+        code = await bot.stop(within=10)
     assert code == 0, bot.stderr
     assert loop.time() - signalled < 3, "the stop did not wait for start to finish"
     assert "communitybot is running" not in bot.stderr
@@ -295,7 +222,7 @@ async def secrets_test(tmp_path: Path, slack: SlackFake, db_url: str, *more: str
             lambda: "failed" in bot.stderr and "invalid_auth" in bot.stderr, 20, "the failure"
         )
     finally:
-        code = await stop_and_collect(bot)
+        code = await bot.stop(within=STOP_WITHIN)
     assert code == 0, bot.stderr
     assert ":".join(["invalid_auth"] + ["[redacted]"] * (2 + len(more))) in bot.stderr
     assert_no_secrets(bot.stderr, *more)

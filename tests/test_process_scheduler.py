@@ -10,12 +10,8 @@ through COMMUNITYBOT_DELIVERY_LEASE_SECONDS.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +27,7 @@ from bot.store.db import Database
 from bot.store.members import ensure_community
 from bot.store.migrate import upgrade
 from bot.store.models import Delivery, DeliveryState
+from tests.bot_process import BotProcess
 from tests.conftest import pg_database
 from tests.fakes.discord_gateway import DiscordFake, FakeChannel
 from tests.fakes.slack_api import SlackFake
@@ -45,67 +42,14 @@ DISCORD_CHANNELS = [1200 << 22 | n for n in (1, 2, 3)]
 LEASE_SECONDS = "3"
 
 
-@dataclass
-class Bot:
-    proc: asyncio.subprocess.Process
-    lines: list[str] = field(default_factory=list)
-    reader: asyncio.Task[None] | None = None
-
-    async def read(self) -> None:
-        assert self.proc.stderr is not None
-        async for raw in self.proc.stderr:
-            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.lines[-60:])
-
-    async def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-        if self.reader is not None:
-            await self.reader
-
-    async def stop(self) -> int:
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.proc.wait(), 25)
-        finally:
-            if self.proc.returncode is None:
-                self.proc.kill()
-                await self.proc.wait()
-            if self.reader is not None:
-                await self.reader
-
-
-async def start_bot(tmp_path: Path, config: str, env: Mapping[str, str]) -> Bot:
+async def start_bot(tmp_path: Path, config: str, env: Mapping[str, str]) -> BotProcess:
     path = tmp_path / "communitybot.toml"
     path.write_text(f'[community]\nname = "{COMMUNITY}"\ntimezone = "UTC"\n\n{config}', "utf-8")
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "COMMUNITYBOT_"))
-    }
-    clean.update(COMMUNITYBOT_CONFIG=str(path), COMMUNITYBOT_HTTP_PORT="0", **env)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=clean,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    bot = Bot(proc)
-    bot.reader = asyncio.create_task(bot.read())
-    return bot
+    return await BotProcess.start(tmp_path, {"COMMUNITYBOT_CONFIG": str(path), **env})
 
 
 async def until(
-    predicate: Callable[[], object], within: float, what: str, bots: tuple[Bot, ...] = ()
+    predicate: Callable[[], object], within: float, what: str, bots: tuple[BotProcess, ...] = ()
 ) -> object:
     """Poll `predicate` (sync or async) until truthy; fail after `within` seconds."""
     loop = asyncio.get_running_loop()
@@ -278,7 +222,7 @@ async def test_two_processes_on_one_postgres_send_1000_deliveries_exactly_once(
             "SLACK_SIGNING_SECRET": SLACK_SECRET,
             "SLACK_API_URL": slack_fake.api_url,
         }
-        bots: tuple[Bot, ...] = ()
+        bots: tuple[BotProcess, ...] = ()
         try:
             for name in ("a", "b"):
                 (tmp_path / name).mkdir()
