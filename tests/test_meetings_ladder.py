@@ -130,6 +130,22 @@ def test_an_empty_ladder_plans_nothing_and_a_one_off_plans_once() -> None:
     assert plan_posts(once, LADDER, AGENDA, utc("2026-10-01T00:00")) == []
 
 
+def test_a_long_step_across_dst_is_planned_before_it_falls_due() -> None:
+    # Weekly on Tuesday 09:00 in Los Angeles, with a "2w" reminder. On 17 Feb the soonest post
+    # is 24 Feb's "30m" (16:30 UTC), but 10 Mar's "2w" reminder falls at 16:00 UTC on 24 Feb:
+    # 10 Mar is after the spring-forward change, so two weeks earlier is an hour earlier in
+    # UTC. Found by the property below; it must be planned now or it is missed.
+    weekly = make_series(
+        local_start=datetime(2026, 1, 6, 9),
+        zone="America/Los_Angeles",
+        duration=timedelta(hours=1),
+        rrule="FREQ=WEEKLY;BYDAY=TU",
+    )
+    planned = plan_posts(weekly, parse_ladder(("2w", "30m")), None, utc("2026-02-17T17:30"))
+    first = planned[0]
+    assert (first.occurrence.key, first.due_at) == ("2026-03-10", utc("2026-02-24T16:00"))
+
+
 # --- properties ------------------------------------------------------------------------------
 
 _RULES = [  # (rule, a first start on it)

@@ -100,10 +100,27 @@ def plan_posts(
     upcoming = {o.key: o for o in next_occurrences(series, now, ALWAYS_PLANNED)}
     for occurrence in occurrences_between(series, now, now + reach + timedelta(days=1)):
         upcoming.setdefault(occurrence.key, occurrence)
-    posts = [
+    posts = _posts(upcoming.values(), steps, now)
+    if posts:
+        # Across a DST change a later occurrence's long step ("2w" before, counted in real
+        # time) can fall before the soonest post found so far; every occurrence that starts
+        # within `reach` of that post could, so plan those too (the chain depends on it).
+        soonest = min(post.due_at for post in posts)
+        more = [
+            o
+            for o in occurrences_between(series, now, soonest + reach + timedelta(minutes=1))
+            if o.key not in upcoming
+        ]
+        posts += _posts(more, steps, now)
+    return sorted(posts, key=lambda post: (post.due_at, post.kind, post.occurrence.key))
+
+
+def _posts(
+    occurrences: Iterable[Occurrence], steps: Sequence[tuple[PostKind, Step]], now: datetime
+) -> list[PlannedPost]:
+    return [
         PlannedPost(kind, occurrence, step, occurrence.start - step.before)
-        for occurrence in upcoming.values()
+        for occurrence in occurrences
         for kind, step in steps
         if occurrence.start - step.before >= now
     ]
-    return sorted(posts, key=lambda post: (post.due_at, post.kind, post.occurrence.key))
