@@ -10,6 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI runs every property test on a fixed series of examples, so a run is repeatable;
+# elsewhere each run draws new ones and keeps exploring.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 from bot.config import Settings, database_url_from, parse_file_config
 
