@@ -94,8 +94,13 @@ class ConsoleAdapter:
         self._print(render(reply.message, zone, buttons=False))
 
     def _print(self, text: str) -> None:
-        self.out.write(text.rstrip("\n") + "\n")
-        self.out.flush()
+        try:
+            self.out.write(text.rstrip("\n") + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            # The reader went away (`communitybot console | head`): nobody is left to print
+            # for, so stop delivering here rather than fail every send after this.
+            self._connected = False
 
     async def handle_line(self, line: str, *, interactive: bool) -> None:
         if not line.strip():
