@@ -229,3 +229,22 @@ async def test_a_moved_occurrence_can_be_managed_until_its_new_time(sqlite_url: 
         assert "Wed 6 Jan 2027, 10:00 PST" in revived
         bot.clock.now = datetime(2027, 1, 7, tzinfo=UTC)
         assert "already past" in await bot.say("/meeting skip community 2026-12-31", as_="maya")
+
+
+async def test_description_and_agenda_link_by_command(sqlite_url: str) -> None:
+    async with meeting_bot(sqlite_url, meetings=[], now=NOW) as bot:
+        created = await bot.say(
+            '/meeting create apac --name "APAC hours" --start "2026-12-03 09:00 Asia/Kolkata" '
+            '--description "Office hours for Asia-Pacific" --agenda https://example.org/doc',
+            as_="maya",
+        )
+        assert created.startswith("Created"), created
+        said = await bot.say("/meeting next")
+        assert "Office hours for Asia-Pacific" in said
+        assert "Agenda document: https://example.org/doc" in said
+        await bot.say('/meeting edit apac --description "Bring questions"', as_="maya")
+        said = await bot.say("/meeting next")
+        assert "Bring questions" in said and "Office hours" not in said
+        refused = await bot.say("/meeting edit apac --agenda http://10.0.0.1/doc", as_="maya")
+        assert "private" in refused
+        assert "https://example.org/doc" in await bot.say("/meeting next")

@@ -35,6 +35,14 @@ FIELDS = (
     Arg("duration", ArgType.DURATION, "how long it lasts, like 60m", required=False),
     Arg("join", ArgType.URL, "the link to join", required=False),
     Arg("register", ArgType.URL, "the link to register", required=False),
+    Arg("agenda", ArgType.URL, "the link to the agenda document", required=False),
+    Arg(
+        "description",
+        ArgType.TEXT,
+        "a few words about the meeting",
+        required=False,
+        max_length=1000,
+    ),
 )
 
 

@@ -112,14 +112,14 @@ async def create_command(ctx: Context) -> Message:
         community_id=ctx.community_id,
         key=key,
         name=name.strip()[:100],
-        description="",
+        description=(ctx.args.get("description") or "").strip(),
         rrule=series.rrule,
         local_start=format_local_start(series.local_start),
         timezone=series.zone,
         duration_minutes=int(duration.total_seconds() // 60),
         join_url=ctx.args.get("join"),
         register_url=ctx.args.get("register"),
-        agenda_url=None,
+        agenda_url=ctx.args.get("agenda"),
         reminders=list(DEFAULT_LADDER),
         agenda_call=DEFAULT_AGENDA_CALL,
         slack_channels=None,
@@ -137,7 +137,17 @@ async def create_command(ctx: Context) -> Message:
     return message(para(Text("Created "), *_summary(meeting, series, ctx.now)))
 
 
-EDITABLE = ("name", "start", "zone", "rrule", "duration", "join", "register")
+EDITABLE = (
+    "name",
+    "start",
+    "zone",
+    "rrule",
+    "duration",
+    "join",
+    "register",
+    "agenda",
+    "description",
+)
 
 
 async def edit_command(ctx: Context) -> Message:
@@ -167,6 +177,10 @@ async def edit_command(ctx: Context) -> Message:
         meeting.join_url = ctx.args["join"]
     if ctx.args.get("register"):
         meeting.register_url = ctx.args["register"]
+    if ctx.args.get("agenda"):
+        meeting.agenda_url = ctx.args["agenda"]
+    if ctx.args.get("description") is not None:
+        meeting.description = ctx.args["description"].strip()
     meeting.sequence += 1
     meeting.updated_at = ctx.now
     dropped: list[str] = []
