@@ -129,7 +129,10 @@ async def test_concurrent_claims_each_take_at_most_their_limit(any_db_url: str) 
         assert max(len(ids) for _, ids in batches) <= 5
         claimed = [i for _, ids in batches for i in ids]
         assert len(claimed) == len(set(claimed)) == 200
-        assert len({worker for worker, _ in batches}) > 1
+        if "postgresql" in any_db_url:
+            # PostgreSQL claims run side by side (SKIP LOCKED). SQLite has one writer at a
+            # time, and whoever holds the lock may well drain everything: no fairness there.
+            assert len({worker for worker, _ in batches}) > 1
     finally:
         for app in apps:
             await app.stop()
