@@ -94,6 +94,18 @@ class SlackConfig(_Section):
                 raise ValueError(f"“{cid}” is not a Slack channel ID (like C012ABCDEF)")
         return value
 
+    @field_validator("commands")
+    @classmethod
+    def _command_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for canonical, name in value.items():
+            # Slack's rule for slash command names: lower case, at most 32 characters.
+            if not re.match(r"^[a-z0-9][a-z0-9_-]{0,31}$", name.removeprefix("/")):
+                raise ValueError(
+                    f"“{name}” (for /{canonical}) is not a Slack command name: lower-case "
+                    "letters, digits, - and _, at most 32 characters"
+                )
+        return {canonical: name.removeprefix("/") for canonical, name in value.items()}
+
     @field_validator("announce_ping")
     @classmethod
     def _ping(cls, value: str | None) -> str | None:

@@ -124,3 +124,10 @@ def test_bad_database_urls_are_refused_without_the_password(url: str) -> None:
     text = " ".join(info.value.problems)
     assert "COMMUNITYBOT_DATABASE_URL" in text
     assert "hunter2" not in text
+
+
+def test_renamed_slack_commands_follow_slacks_rules(tmp_path: Path) -> None:
+    ok = load_settings(write(tmp_path, '[slack]\ncommands = { survey = "/cb-survey" }\n'), env={})
+    assert ok.slack.commands == {"survey": "cb-survey"}
+    with pytest.raises(ConfigError, match=r"slack\.commands"):
+        load_settings(write(tmp_path, '[slack]\ncommands = { survey = "Survey Now" }\n'), env={})
