@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.store import sqlite_inline
+
 log = logging.getLogger(__name__)
 
 _in_write: ContextVar[bool] = ContextVar("sqlite_write_transaction", default=False)
@@ -37,7 +39,11 @@ class Database:
         self.is_postgres = self.url.get_backend_name() == "postgresql"
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            # sqlite3 on the loop's thread instead of aiosqlite's worker (see sqlite_inline).
+            args, params = self.url.get_dialect()().create_connect_args(self.url)
+            kwargs["async_creator"] = sqlite_inline.connector(
+                args, params, busy_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+            )
         else:
             # Sized for bursts of concurrent commands: connections past pool_size are closed
             # after use, and reopening them costs more than the query.
@@ -105,12 +111,13 @@ class Database:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
-        dbapi_conn.isolation_level = None
+        # The connection was opened in autocommit mode (sqlite_inline.connector), so
+        # SQLAlchemy, not the driver, decides when transactions begin (see _on_begin). Its busy
+        # timeout stays 0: waiting for another process's lock happens in sqlite_inline, which
+        # does not block the event loop.
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
