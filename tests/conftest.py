@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from bot.config import Settings, database_url_from, parse_file_config
+
 # CI runs every property test on a fixed series of examples, so a run is repeatable;
 # elsewhere each run draws new ones and keeps exploring.
 hypothesis_settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
-
-from bot.config import Settings, database_url_from, parse_file_config
 
 PG_ENV = "COMMUNITYBOT_TEST_POSTGRES_URL"
 

@@ -149,6 +149,7 @@ def test_skips_and_moves_round_trip_through_the_feed(series: Series, data: st.Da
     ours = occurrences_between(changed, WINDOW_START, end)
     in_window = {k: s for k, s in expected_starts.items() if WINDOW_START <= s < end}
     assert {o.key: o.start for o in ours} == in_window
+
     # A move can land exactly on another occurrence's start; such ties have no order.
     def by_time(pairs: list[tuple[str, datetime]]) -> list[tuple[str, datetime]]:
         return sorted(pairs, key=lambda pair: (pair[1], pair[0]))

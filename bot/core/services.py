@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -34,6 +34,9 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     # Asks the timer to look at deliveries now (after a command created some that are due).
     wake: Callable[[], None] = lambda: None
+    # Facts a feature has read once and that stay true for this process's life (such as "this
+    # cycle's posts are planned"), so that commands need not read them again.
+    settled: set[Hashable] = field(default_factory=set)
 
     def command_label(self, platform: Platform, name: str) -> str:
         """`/hero nominate` as people type it on `platform` (Slack commands can be renamed)."""

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, select
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
@@ -84,6 +95,59 @@ class HeroHallEntry(Base):
 
 # -- nominations --
 
+# The statements a nomination runs are built once: building one cost more than running it.
+_NOMINATOR_STATE = select(
+    func.count(HeroNomination.id).filter(
+        HeroNomination.updated_at >= bindparam("since"),
+        HeroNomination.nominee_id != bindparam("nominee_id"),
+    ),
+    func.max(
+        case(
+            (
+                and_(
+                    HeroNomination.community_id == bindparam("community_id"),
+                    HeroNomination.cycle == bindparam("cycle"),
+                    HeroNomination.nominee_id == bindparam("nominee_id"),
+                ),
+                HeroNomination.id,
+            )
+        )
+    ),
+).where(HeroNomination.nominator_id == bindparam("nominator_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class NominatorState:
+    """What a new nomination must know about its nominator, read in one query."""
+
+    # Nominations of people other than this nominee, made or replaced since the window began.
+    recent_others: int
+    # Whether they already nominated this nominee in this cycle (a new one replaces it).
+    already: bool
+
+
+async def nominator_state(
+    session: AsyncSession,
+    community_id: int,
+    cycle: str,
+    nominee_id: int,
+    nominator_id: int,
+    since: datetime,
+) -> NominatorState:
+    row = (
+        await session.execute(
+            _NOMINATOR_STATE,
+            {
+                "since": since,
+                "nominee_id": nominee_id,
+                "community_id": community_id,
+                "cycle": cycle,
+                "nominator_id": nominator_id,
+            },
+        )
+    ).one()
+    return NominatorState(recent_others=int(row[0] or 0), already=row[1] is not None)
+
 
 async def save_nomination(
     session: AsyncSession,
@@ -94,20 +158,12 @@ async def save_nomination(
     reason: str,
     anonymous: bool,
     now: datetime,
-) -> bool:
-    """Insert, or replace the reason of, this nominator's nomination; True if it is new.
+) -> None:
+    """Insert, or replace the reason of, this nominator's nomination.
 
     One statement (INSERT … ON CONFLICT DO UPDATE), so identical nominations racing each
     other leave one row and none of them fails.
     """
-    existed = await session.scalar(
-        select(HeroNomination.id).where(
-            HeroNomination.community_id == community_id,
-            HeroNomination.cycle == cycle,
-            HeroNomination.nominee_id == nominee_id,
-            HeroNomination.nominator_id == nominator_id,
-        )
-    )
     await upsert(
         session,
         HeroNomination.__table__,  # type: ignore[arg-type]
@@ -124,21 +180,6 @@ async def save_nomination(
         ("community_id", "cycle", "nominee_id", "nominator_id"),
         ("reason", "anonymous", "updated_at"),
     )
-    return existed is None
-
-
-async def recent_nominations(
-    session: AsyncSession, nominator_id: int, since: datetime, other_than: int
-) -> int:
-    """How many nominations of people other than `other_than` this member made since `since`."""
-    count = await session.scalar(
-        select(func.count(HeroNomination.id)).where(
-            HeroNomination.nominator_id == nominator_id,
-            HeroNomination.updated_at >= since,
-            HeroNomination.nominee_id != other_than,
-        )
-    )
-    return int(count or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,13 +265,15 @@ async def hero_of(session: AsyncSession, community_id: int, cycle: str) -> HeroH
     )
 
 
+_ANNOUNCED = select(HeroHallEntry.cycle).where(
+    HeroHallEntry.community_id == bindparam("community_id"),
+    HeroHallEntry.cycle.in_(bindparam("cycles", expanding=True)),
+)
+
+
 async def announced(session: AsyncSession, community_id: int, cycles: Sequence[str]) -> set[str]:
     """Which of `cycles` already have their Hero."""
-    rows = await session.scalars(
-        select(HeroHallEntry.cycle).where(
-            HeroHallEntry.community_id == community_id, HeroHallEntry.cycle.in_(list(cycles))
-        )
-    )
+    rows = await session.scalars(_ANNOUNCED, {"community_id": community_id, "cycles": list(cycles)})
     return set(rows.all())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,15 @@ async def ensure_community(
     return row
 
 
+# Built once: every command looks its asker up, and building the query cost more than running it.
+_MEMBER_BY_KEY = select(Member).where(
+    Member.community_id == bindparam("community_id"),
+    Member.platform == bindparam("platform"),
+    Member.platform_user_id == bindparam("user_id"),
+)
+_NEW_PERSON = insert(Person).returning(Person.id)
+
+
 async def ensure_member(
     session: AsyncSession, community_id: int, ref: MemberRef, now: datetime, *, acting: bool = False
 ) -> Member:
@@ -36,35 +45,19 @@ async def ensure_member(
 
     `acting` marks that they used the bot themselves (only such members get personal nudges).
     """
-    query = select(Member).where(
-        Member.community_id == community_id,
-        Member.platform == str(ref.platform),
-        Member.platform_user_id == ref.user_id,
-    )
-    row = await session.scalar(query)
+    key = {"community_id": community_id, "platform": str(ref.platform), "user_id": ref.user_id}
+    row = await session.scalar(_MEMBER_BY_KEY, key)
     if row is None:
+        if session.bind is not None and session.bind.dialect.name == "sqlite":
+            # Every SQLite transaction here holds the write lock from BEGIN IMMEDIATE on (see
+            # db._configure_sqlite): nobody can insert them between the look-up and here.
+            return await _create_member(session, community_id, ref, now, acting)
         try:
             async with session.begin_nested():
-                person = Person(community_id=community_id, created_at=now)
-                session.add(person)
-                await session.flush()
-                row = Member(
-                    community_id=community_id,
-                    person_id=person.id,
-                    platform=str(ref.platform),
-                    platform_user_id=ref.user_id,
-                    display_name=ref.display_name[:200],
-                    is_bot=ref.is_bot,
-                    known=acting,
-                    first_seen_at=now,
-                    last_seen_at=now,
-                )
-                session.add(row)
-                await session.flush()
-            return row
+                return await _create_member(session, community_id, ref, now, acting)
         except IntegrityError:
             # Another request created them a moment ago.
-            row = await session.scalar(query)
+            row = await session.scalar(_MEMBER_BY_KEY, key)
             assert row is not None
     if ref.display_name and row.display_name != ref.display_name[:200]:
         row.display_name = ref.display_name[:200]
@@ -74,6 +67,27 @@ async def ensure_member(
         # Coarse on purpose: an UPDATE on every command is a write the command does not need.
         if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
             row.last_seen_at = now
+    return row
+
+
+async def _create_member(
+    session: AsyncSession, community_id: int, ref: MemberRef, now: datetime, acting: bool
+) -> Member:
+    person_id = await session.scalar(_NEW_PERSON, {"community_id": community_id, "created_at": now})
+    assert person_id is not None
+    row = Member(
+        community_id=community_id,
+        person_id=person_id,
+        platform=str(ref.platform),
+        platform_user_id=ref.user_id,
+        display_name=ref.display_name[:200],
+        is_bot=ref.is_bot,
+        known=acting,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    session.add(row)
+    await session.flush()
     return row
 
 

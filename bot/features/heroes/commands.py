@@ -51,15 +51,15 @@ async def nominate(ctx: Context) -> Message:
             f"{format_fallback(cycle.closes_at, ctx.zone)}; nominations for {following.title} "
             f"open on {format_fallback(following.start, ctx.zone)}."
         )
-    recent = await store.recent_nominations(
-        ctx.session, ctx.member.id, ctx.now - RATE_WINDOW, nominee.id
+    state = await store.nominator_state(
+        ctx.session, ctx.community_id, cycle.key, nominee.id, ctx.member.id, ctx.now - RATE_WINDOW
     )
-    if recent >= RATE_LIMIT:
+    if state.recent_others >= RATE_LIMIT:
         raise UserError(
-            f"You have nominated {recent} people in the last hour, the most I take; "
-            "please try again later."
+            f"You have nominated {state.recent_others} people in the last hour, the most I "
+            "take; please try again later."
         )
-    new = await store.save_nomination(
+    await store.save_nomination(
         ctx.session,
         ctx.community_id,
         cycle.key,
@@ -70,7 +70,7 @@ async def nominate(ctx: Context) -> Message:
         ctx.now,
     )
     await schedule.plan(ctx.session, ctx.services, ctx.now)
-    return _confirmation(cycle, moved_from, ref, new, anonymous)
+    return _confirmation(cycle, moved_from, ref, not state.already, anonymous)
 
 
 def _confirmation(

@@ -13,7 +13,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.invocation import Platform
@@ -67,18 +67,29 @@ def planned_for(services: Services, cycle: Cycle) -> list[Planned]:
     return out
 
 
+_PLANNED_COUNT = (
+    select(func.count())
+    .select_from(Delivery)
+    .where(
+        Delivery.subject == SUBJECT,
+        Delivery.occurrence.in_(bindparam("occurrences", expanding=True)),
+    )
+)
+
+
 async def plan(session: AsyncSession, services: Services, now: datetime) -> int:
     """Make sure this cycle's and the next cycle's posts exist; returns how many were new."""
     cycle = calendar_cycle(services.settings, now)
+    # Deliveries are never deleted and targets change only with the config (a restart), so
+    # once this process has seen a cycle's posts in the database, it need not look again.
+    settled = ("heroes planned", cycle.key)
+    if settled in services.settled:
+        return 0
     following = cycle.following()
     planned = planned_for(services, cycle) + planned_for(services, following)
-    # This runs after every hero command; one count is cheaper than re-inserting each row.
-    existing = await session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(Delivery.subject == SUBJECT, Delivery.occurrence.in_([cycle.key, following.key]))
-    )
+    existing = await session.scalar(_PLANNED_COUNT, {"occurrences": [cycle.key, following.key]})
     if existing is not None and existing >= len(planned):
+        services.settled.add(settled)
         return 0
     return await enqueue(session, services.community_id, planned, now)
 
