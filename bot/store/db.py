@@ -67,11 +67,17 @@ class Database:
             return
         async with self._sqlite_writer:
             token = _in_write.set(True)
+            session = self.sessions()
             try:
-                async with self.sessions() as session, session.begin():
+                async with session.begin():
                     yield session
             finally:
                 _in_write.reset(token)
+                # `async with AsyncSession` closes in a task of its own, so that a cancellation
+                # cannot cut the close short; that costs two turns of the event loop with the
+                # write lock held. On SQLite the close runs inline (sqlite_inline never
+                # suspends), so there is nothing to cut short.
+                await session.close()
 
     async def ping(self) -> bool:
         try:
@@ -127,4 +133,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # fails with "database is locked" at once under contention, busy timeout or not.
         # Connections marked read_only (health checks) read a WAL snapshot without waiting.
         read_only = conn.get_execution_options().get("read_only", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        # Straight to the driver: exec_driver_sql would build a whole execution context (and
+        # fire statement events) for a statement that returns nothing, on every transaction.
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        finally:
+            cursor.close()

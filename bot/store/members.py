@@ -35,7 +35,7 @@ _MEMBER_BY_KEY = select(Member).where(
     Member.platform == bindparam("platform"),
     Member.platform_user_id == bindparam("user_id"),
 )
-_NEW_PERSON = insert(Person).returning(Person.id)
+_NEW_PERSON = insert(Person.__table__).returning(Person.__table__.c.id)
 
 
 async def ensure_member(
