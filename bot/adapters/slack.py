@@ -125,11 +125,13 @@ class SlackAdapter:
             if canonical not in self.names:
                 log.warning("[slack] commands renames /%s, which is not a command", canonical)
         self._canonical = {f"/{slack}": canonical for canonical, slack in self.names.items()}
-        for slack_name in self._canonical:
-            self.app.command(slack_name)(self._on_command)
+        # One listener for every command: bolt tries listeners one by one, each try costing an
+        # argument injection, so N listeners made the last command pay N matches.
+        names = "|".join(re.escape(name) for name in sorted(self._canonical))
+        self.app.command(re.compile(f"^(?:{names})$"))(self._on_command)
         self.app.action(re.compile(".+"))(self._on_action)
-        self.app.use(self._dedup_events)
-        self.app.event("app_home_opened")(self._on_home)
+        # Only events are redelivered, so only event listeners pay for the dedup check.
+        self.app.event("app_home_opened", middleware=[self._dedup_events])(self._on_home)
         self.users = SlackUsers(self.client)
         dispatcher.member_parsers[Platform.SLACK] = self.users.parse
         if not self.socket_mode:
