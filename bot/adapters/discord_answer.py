@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import discord
 
@@ -26,6 +26,32 @@ log = logging.getLogger(__name__)
 RESPOND_WITHIN = 2.0
 
 
+async def _work_or_defer(
+    work: Awaitable[Reply], within: float, defer: Callable[[], Awaitable[None]]
+) -> tuple[Reply, bool]:
+    """Run `work` in this task; if it is not done within `within`, `defer` runs meanwhile.
+
+    Returns the reply and whether the interaction was deferred. The work runs here rather than
+    in a task of its own so that its answer leaves the moment it is ready: in a burst, a task
+    per command let every other interaction's work run before the first answer was sent.
+    """
+    deferring: asyncio.Task[None] | None = None
+
+    def late() -> None:
+        nonlocal deferring
+        deferring = asyncio.ensure_future(defer())
+
+    timer = asyncio.get_running_loop().call_later(within, late)
+    try:
+        reply = await work
+    finally:
+        timer.cancel()
+    if deferring is None:
+        return reply, False
+    await deferring
+    return reply, True
+
+
 async def answer_command(
     interaction: discord.Interaction,
     work: Awaitable[Reply],
@@ -34,17 +60,16 @@ async def answer_command(
     respond_within: float = RESPOND_WITHIN,
 ) -> None:
     """Run `work` and answer a slash command (or form) with its Reply."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=respond_within)
-    if done:
-        reply = task.result()
-        chunks = render(reply.message, ping_role=None, ping_members=False)
+    reply, deferred = await _work_or_defer(
+        work,
+        respond_within,
+        lambda: interaction.response.defer(ephemeral=not public, thinking=True),
+    )
+    chunks = render(reply.message, ping_role=None, ping_members=False)
+    if not deferred:
         await _send_first(interaction, chunks[0], ephemeral=not reply.public)
         await _follow(interaction, chunks[1:], ephemeral=not reply.public)
         return
-    await interaction.response.defer(ephemeral=not public, thinking=True)
-    reply = await task
-    chunks = render(reply.message, ping_role=None, ping_members=False)
     if public and not reply.public:
         # Errors stay private even when the command would have answered in public.
         await interaction.delete_original_response()
@@ -58,11 +83,10 @@ async def answer_press(
     respond_within: float = RESPOND_WITHIN,
 ) -> None:
     """Run `work` and answer a button press: replace the pressed message, or reply."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=respond_within)
-    if done:
-        reply = task.result()
-        chunks = render(reply.message, ping_role=None, ping_members=False)
+    # Deferring a press shows no visible change until the answer is ready.
+    reply, deferred = await _work_or_defer(work, respond_within, interaction.response.defer)
+    chunks = render(reply.message, ping_role=None, ping_members=False)
+    if not deferred:
         if reply.replace:
             await interaction.response.edit_message(
                 content=chunks[0].content,
@@ -74,9 +98,6 @@ async def answer_press(
             await _send_first(interaction, chunks[0], ephemeral=not reply.public)
             await _follow(interaction, chunks[1:], ephemeral=not reply.public)
         return
-    await interaction.response.defer()  # no visible change until the answer is ready
-    reply = await task
-    chunks = render(reply.message, ping_role=None, ping_members=False)
     if reply.replace:
         first, chunks = chunks[0], chunks[1:]
         await interaction.edit_original_response(
