@@ -17,7 +17,12 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.adapters.discord_answer import RESPOND_WITHIN, answer_command, answer_press
+from bot.adapters.discord_answer import (
+    RESPOND_WITHIN,
+    OnePerTurn,
+    answer_command,
+    answer_press,
+)
 from bot.adapters.discord_client import make_client
 from bot.adapters.discord_complete import Completions
 from bot.adapters.discord_posts import DiscordPosts
@@ -110,6 +115,7 @@ class DiscordAdapter:
         install(self.tree, services.registry, self._on_command, self.completions.complete)
         self._up: set[int] = set()
         self._in_flight = 0  # interactions being answered right now
+        self._starts = OnePerTurn()  # see OnePerTurn: answers in a burst leave as they are ready
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
@@ -319,6 +325,7 @@ class DiscordAdapter:
         )
         try:
             with self._answering():
+                await self._starts.turn()
                 await answer_command(
                     interaction,
                     self.dispatcher.handle(inv),
@@ -342,6 +349,7 @@ class DiscordAdapter:
         )
         try:
             with self._answering():
+                await self._starts.turn()
                 await answer_press(
                     interaction,
                     self.dispatcher.press(press),
