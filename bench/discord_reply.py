@@ -1,22 +1,25 @@
 """Discord reply latency: bursts of INTERACTION_CREATE to the moment the answer's content
 arrives (callback or follow-up), for a real command against a bare discord.py handler.
 
-Both run in the same process against one fake Discord (tests/fakes), each on its own shard of
-two, so every burst goes to the bot and to the bare handler under the same conditions:
+One fake Discord (tests/fakes) runs in this process and times every interaction from the moment
+it sends it to the moment the answer's content reaches it. The two clients run as separate
+processes, each on its own shard of two, as a bot runs apart from Discord:
 
-- bot:  the whole communitybot App (dispatcher, SQLite or PostgreSQL, dedup by interaction id,
-        persist-then-respond) answering `/communitybot timezone` (a real command that writes:
-        the member row and the interaction id, before it answers);
+- bot:  `App` (dispatcher, SQLite or PostgreSQL, dedup by interaction id, persist-then-respond)
+        answering `/communitybot timezone` (a real command that writes the member row and the
+        interaction id before it answers);
 - bare: a discord.py CommandTree command that answers "pong" with nothing else.
+
+Bursts alternate between the two, so both meet the same machine. (Earlier versions ran the
+fake inside the bot's event loop: an answer written to the socket was then only seen when
+the loop next polled, after the rest of the burst's work, which overstated every answer's
+latency but the last.)
 
 Targets (issue 4): bot p99 < 50 ms, bot p50 within 1.5x of the bare handler's p50.
 
-Where the time goes (one interaction at a time, measured with timestamps at each step):
-gateway -> adapter 0.2 ms, dispatcher (one SQLite transaction, committed before the answer)
-2.0 ms, answer -> Discord 0.3 ms; the bare handler does the first and last only. In a burst,
-SQLite's single writer makes the 20th command wait for the 19 before it.
-
-Run by hand: python bench/discord_reply.py [--bursts 10] [--burst-size 20] [--db URL] [--freeze-gc]
+Run by hand: python bench/discord_reply.py [--bursts 30] [--burst-size 20] [--db URL]
+[--freeze-gc]. `python bench/cpu_steady.py` shows how steady this machine's CPU is: stalls
+of the whole machine show here as outliers on both sides.
 """
 
 from __future__ import annotations
@@ -24,29 +27,123 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import signal
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-import discord
-import yarl
-from discord import app_commands
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bot.app import App
-from bot.config import Settings, parse_file_config
-from bot.core.invocation import Platform
-from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember
+from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember  # noqa: E402
 
 # (id >> 22) % 2: the bare client's guild on shard 0, the bot's on shard 1.
 BARE_GUILD, BOT_GUILD = 2000 << 22, 2001 << 22
+READY = "ready"
 
 
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# ----------------------------------------------------------------------------- the clients
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(READY, flush=True)
+    await stop.wait()
+
+
+async def serve_bare(api_url: str, gateway_url: str, token: str, freeze_gc: bool) -> None:
+    import discord
+    import yarl
+    from discord import app_commands
+
+    discord.http.Route.BASE = api_url
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    client = discord.Client(
+        intents=discord.Intents.none(), shard_id=0, shard_count=2, guild_ready_timeout=0
+    )
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="bare", description="answers at once")
+    async def bare(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pong", ephemeral=True)
+
+    await client.login(token)
+    task = asyncio.create_task(client.connect())
+    await asyncio.wait_for(client.wait_until_ready(), 30)
+    if freeze_gc:
+        gc.collect()
+        gc.freeze()
+    try:
+        await _until_stopped()
+    finally:
+        await client.close()
+        await task
+
+
+async def serve_bot(
+    api_url: str, gateway_url: str, token: str, freeze_gc: bool, db_url: str
+) -> None:
+    from bot.app import App
+    from bot.config import Settings, parse_file_config
+    from bot.core.invocation import Platform
+
+    settings = Settings(
+        file=parse_file_config({"community": {"name": "Bench", "timezone": "UTC"}}),
+        database_url=db_url,
+        discord_token=token,
+        discord_api_url=api_url,
+        discord_gateway_url=gateway_url,
+        discord_shard_ids=[1],
+        discord_shard_count=2,
+    )
+    app = App(settings, http=False, timer=False)
+    await app.start()
+    try:
+        await app.adapters[Platform.DISCORD].tree.sync()  # type: ignore[attr-defined]
+        if freeze_gc:
+            # What `communitybot run` does after start: keep long-lived objects out of the
+            # collector's way.
+            gc.collect()
+            gc.freeze()
+        await _until_stopped()
+    finally:
+        await app.stop()
+
+
+# ----------------------------------------------------------------------------- the load
+
+
+async def spawn(
+    role: str, fake: DiscordFake, args: argparse.Namespace, db_url: str
+) -> asyncio.subprocess.Process:
+    argv = [sys.executable, __file__, "--serve", role, fake.api_url, fake.gateway_url, fake.token]
+    argv += ["--freeze-gc"] if args.freeze_gc else []
+    argv += [db_url] if role == "bot" else []
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    if line.decode().strip() != READY:
+        proc.kill()
+        raise RuntimeError(f"the {role} client did not start (exit {await proc.wait()})")
+    return proc
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), 20)
+        except TimeoutError:
+            proc.kill()
 
 
 async def burst(fake: DiscordFake, command: str, guild_id: int, users: list[int]) -> list[float]:
@@ -59,74 +156,39 @@ async def burst(fake: DiscordFake, command: str, guild_id: int, users: list[int]
     return [r.answered_at - r.sent_at for r in records]  # type: ignore[operator]
 
 
-async def start_bare(fake: DiscordFake) -> tuple[discord.Client, asyncio.Task[None]]:
-    client = discord.Client(
-        intents=discord.Intents.none(), shard_id=0, shard_count=2, guild_ready_timeout=0
-    )
-    tree = app_commands.CommandTree(client)
-
-    @tree.command(name="bare", description="answers at once")
-    async def bare(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("pong", ephemeral=True)
-
-    await client.login(fake.token)
-    fake.guild_commands[BARE_GUILD] = [
-        {"id": "1", "name": "bare", "type": 1, "description": "answers at once"}
-    ]
-    task = asyncio.create_task(client.connect())
-    await asyncio.wait_for(client.wait_until_ready(), 30)
-    return client, task
-
-
-async def main(bursts: int, size: int, db_url: str | None, freeze_gc: bool) -> int:
+async def main(args: argparse.Namespace) -> int:
     async with DiscordFake() as fake:
-        # The same endpoints the bot applies from DISCORD_API_URL / DISCORD_GATEWAY_URL.
-        discord.http.Route.BASE = fake.api_url
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
-        people = [fake.add_user(f"user{i}") for i in range(size)]
+        people = [fake.add_user(f"user{i}") for i in range(args.burst_size)]
         for guild_id in (BARE_GUILD, BOT_GUILD):
             fake.add_guild(
                 id=guild_id,
                 members=[FakeMember(user=p) for p in people],
                 channels=[FakeChannel(id=guild_id + 1, name="general")],
             )
-        bare, bare_task = await start_bare(fake)
+        fake.guild_commands[BARE_GUILD] = [
+            {"id": "1", "name": "bare", "type": 1, "description": "answers at once"}
+        ]
         with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(
-                file=parse_file_config({"community": {"name": "Bench", "timezone": "UTC"}}),
-                database_url=db_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
-                discord_token=fake.token,
-                discord_api_url=fake.api_url,
-                discord_gateway_url=fake.gateway_url,
-                discord_shard_ids=[1],
-                discord_shard_count=2,
-            )
-            app = App(settings, http=False, timer=False)
-            await app.start()
+            db_url = args.db or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+            clients = [await spawn("bare", fake, args, db_url)]
             try:
-                await app.adapters[Platform.DISCORD].tree.sync()  # type: ignore[attr-defined]
+                clients.append(await spawn("bot", fake, args, db_url))
                 users = [p.id for p in people]
-                if freeze_gc:
-                    # What a deployment can do after start: keep the long-lived objects out
-                    # of the collector's way (its pauses show as tens of ms on both sides).
-                    gc.collect()
-                    gc.freeze()
-                # One warm-up burst each (imports, first connections, SQLite file creation).
+                # One warm-up burst each (first connections, SQLite file creation).
                 await burst(fake, "bare", BARE_GUILD, users)
                 await burst(fake, "communitybot timezone", BOT_GUILD, users)
                 bot_samples: list[float] = []
                 bare_samples: list[float] = []
-                for _ in range(bursts):
+                for _ in range(args.bursts):
                     bare_samples += await burst(fake, "bare", BARE_GUILD, users)
                     bot_samples += await burst(fake, "communitybot timezone", BOT_GUILD, users)
             finally:
-                await app.stop()
-                await bare.close()
-                await bare_task
+                for proc in clients:
+                    await stop(proc)
     ms = 1000
     print(
-        f"{bursts} bursts of {size} interactions each (after a warm-up burst), "
-        f"database {'PostgreSQL' if db_url and 'postgres' in db_url else 'SQLite'}"
+        f"{args.bursts} bursts of {args.burst_size} interactions each (after a warm-up burst), "
+        f"database {'PostgreSQL' if args.db and 'postgres' in args.db else 'SQLite'}"
     )
     print(f"{'':6} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}   (ms, send -> answer content)")
     for name, samples in (("bare", bare_samples), ("bot", bot_samples)):
@@ -143,10 +205,18 @@ async def main(bursts: int, size: int, db_url: str | None, freeze_gc: bool) -> i
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--serve":
+        role, api_url, gateway_url, token, *rest = sys.argv[2:]
+        freeze = "--freeze-gc" in rest
+        rest = [r for r in rest if r != "--freeze-gc"]
+        if role == "bare":
+            asyncio.run(serve_bare(api_url, gateway_url, token, freeze))
+        else:
+            asyncio.run(serve_bot(api_url, gateway_url, token, freeze, rest[0]))
+        raise SystemExit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bursts", type=int, default=10)
+    parser.add_argument("--bursts", type=int, default=30)
     parser.add_argument("--burst-size", type=int, default=20)
     parser.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
     parser.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after start")
-    args = parser.parse_args()
-    raise SystemExit(asyncio.run(main(args.bursts, args.burst_size, args.db, args.freeze_gc)))
+    raise SystemExit(asyncio.run(main(parser.parse_args())))
