@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from processes import stop_process  # noqa: E402
+
 from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember  # noqa: E402
 
 # (id >> 22) % 2: the bare client's guild on shard 0, the bot's on shard 1.
@@ -137,15 +139,6 @@ async def spawn(
     return proc
 
 
-async def stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 20)
-        except TimeoutError:
-            proc.kill()
-
-
 async def burst(fake: DiscordFake, command: str, guild_id: int, users: list[int]) -> list[float]:
     """Send one interaction per user at once; seconds from each send to its answer."""
     ids = await asyncio.gather(
@@ -184,7 +177,7 @@ async def main(args: argparse.Namespace) -> int:
                     bot_samples += await burst(fake, "communitybot timezone", BOT_GUILD, users)
             finally:
                 for proc in clients:
-                    await stop(proc)
+                    await stop_process(proc)
     ms = 1000
     print(
         f"{args.bursts} bursts of {args.burst_size} interactions each (after a warm-up burst), "

@@ -35,6 +35,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from processes import stop_process  # noqa: E402
+
 from tests.fakes.slack_api import SlackFake  # noqa: E402
 from tests.fakes.slack_signing import (  # noqa: E402
     encode_slash_command,
@@ -228,15 +230,6 @@ async def start_process(
         tail = (await asyncio.to_thread(log.read_text, errors="replace"))[-2000:]
         raise RuntimeError(f"{args[0]} failed to start: {tail}") from None
     return proc
-
-
-async def stop_process(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), 20)
-        except TimeoutError:
-            proc.kill()
 
 
 async def run(args: argparse.Namespace) -> int:
