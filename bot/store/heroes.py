@@ -207,15 +207,6 @@ async def nominations_in(
     return [NominationRow(n, a, b) for n, a, b in rows.all()]
 
 
-async def count_nominations(session: AsyncSession, community_id: int, cycle: str) -> int:
-    count = await session.scalar(
-        select(func.count(HeroNomination.id)).where(
-            HeroNomination.community_id == community_id, HeroNomination.cycle == cycle
-        )
-    )
-    return int(count or 0)
-
-
 # -- reviews --
 
 
