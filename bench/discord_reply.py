@@ -94,8 +94,8 @@ async def serve_bare(api_url: str, gateway_url: str, token: str, freeze_gc: bool
 async def serve_bot(
     api_url: str, gateway_url: str, token: str, freeze_gc: bool, db_url: str
 ) -> None:
-    from bot.app import App
-    from bot.config import Settings, parse_file_config
+    from bot.app import App, parse_file_config
+    from bot.config import Settings
     from bot.core.invocation import Platform
 
     settings = Settings(

@@ -45,8 +45,8 @@ from sqlalchemy import insert  # noqa: E402
 
 from bot.config import database_url_from  # noqa: E402
 from bot.core.invocation import Platform  # noqa: E402
+from bot.core.targets import Target  # noqa: E402
 from bot.scheduling.notices import NOTICE_KIND  # noqa: E402
-from bot.scheduling.targets import Target  # noqa: E402
 from bot.store.db import Database  # noqa: E402
 from bot.store.members import ensure_community  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402

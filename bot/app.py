@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.adapters.base import Adapter
-from bot.channel_check import check_channels
-from bot.config import Settings
+from bot import config
+from bot.adapters.web import add_health_routes, add_metrics_route, serve
+from bot.config import FileConfig, Settings
 from bot.core.commands import Registry
-from bot.core.gate import GatedDispatcher
 from bot.core.invocation import Platform
-from bot.core.services import Services, utc_now
+from bot.core.ports import Adapter
 from bot.core.urls import Resolver, UrlChecker, system_resolver
 from bot.features import FEATURES
-from bot.features.base import Feature
+from bot.runtime.channel_access import check_channels
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.feature import Feature, Setup, assemble
+from bot.runtime.services import Services, utc_now
 from bot.scheduling.deliveries import NOTICE_KIND, DeliveryRunner, render_notice
 from bot.scheduling.kinds import DeliveryKind, KindRegistry
 from bot.scheduling.timer import DeliveryTimer
 from bot.store.db import Database
 from bot.store.members import ensure_community
 from bot.store.migrate import upgrade
-from bot.web.server import add_health_routes, add_metrics_route, serve
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,26 @@ STOP_GRACE = 20.0
 ADAPTER_STOP_MIN = 2.0
 
 
+def build(features: Sequence[Feature] = FEATURES) -> Setup:
+    """Everything the features registered, plus the scheduler's own maintainer notices."""
+    setup = assemble(features)
+    setup.kinds.add(DeliveryKind(NOTICE_KIND, render_notice))
+    return setup
+
+
 def build_registries(features: Sequence[Feature] = FEATURES) -> tuple[Registry, KindRegistry]:
-    registry, kinds = Registry(), KindRegistry()
-    for feature in features:
-        feature.register(registry, kinds)
-    kinds.add(DeliveryKind(NOTICE_KIND, render_notice))
-    return registry, kinds
+    setup = build(features)
+    return setup.commands, setup.kinds
+
+
+def load_settings(config_path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """The settings, with the config sections of every feature."""
+    return config.load_settings(config_path, env, tuple(build().config.values()))
+
+
+def parse_file_config(data: Mapping[str, Any]) -> FileConfig:
+    """The config file's contents checked against every feature's section."""
+    return config.parse_file_config(data, tuple(build().config.values()))
 
 
 class App:
@@ -75,7 +90,8 @@ class App:
         self.db = Database(settings.database_url)
         # Tests add features of their own (e.g. a command that exists only to test confirmation).
         self.features = (*FEATURES, *extra_features)
-        self.registry, self.kinds = build_registries(self.features)
+        self.setup = build(self.features)
+        self.registry, self.kinds = self.setup.commands, self.setup.kinds
         self.adapters: dict[Platform, Adapter] = {}
         self.web = web.Application()
         self.http_port: int | None = None
@@ -84,7 +100,7 @@ class App:
         self.channel_warnings: list[str] = []
         self._runners: list[web.AppRunner] = []
         self.services: Services
-        self.dispatcher: GatedDispatcher
+        self.dispatcher: Dispatcher
         self.runner: DeliveryRunner
         self.timer: DeliveryTimer | None = None
 
@@ -120,18 +136,16 @@ class App:
                 urls=UrlChecker(self.resolver),
                 clock=self.clock,
             )
-            for feature in self.features:
-                if feature.on_start is not None:
-                    await feature.on_start(self.services)
-        self.dispatcher = GatedDispatcher(self.services)
+            for hook in self.setup.start_hooks:
+                await hook(self.services)
+        self.dispatcher = Dispatcher(self.services)
         self._build_adapters()
         self.runner = DeliveryRunner(self.services, self.adapters)
         if self.use_timer:
             self.timer = DeliveryTimer(self.runner, self.clock)
             self.services.wake = self.timer.wake
-        for feature in self.features:
-            if feature.routes is not None:
-                feature.routes(self.web, self.services)
+        for add_routes in self.setup.route_adders:
+            add_routes(self.web, self.services)
         add_health_routes(self.web, self.db.ping, self.ready)
         if self.settings.metrics_port is None:
             add_metrics_route(self.web)
@@ -144,11 +158,11 @@ class App:
                 self.dispatcher, user=self.console_user, maintainer=self.console_maintainer
             )
         if self.settings.slack_configured:
-            from bot.adapters.slack import SlackAdapter
+            from bot.adapters.slack.adapter import SlackAdapter
 
             self.adapters[Platform.SLACK] = SlackAdapter(self.services, self.dispatcher, self.web)
         if self.settings.discord_configured:
-            from bot.adapters.discord_adapter import DiscordAdapter
+            from bot.adapters.discord.adapter import DiscordAdapter
 
             self.adapters[Platform.DISCORD] = DiscordAdapter(
                 self.services, self.dispatcher, self.web
@@ -178,7 +192,9 @@ class App:
                 log.info("metrics on %s:%s", self.settings.http_host, self.metrics_port)
         for adapter in self.adapters.values():
             await adapter.start()
-        self.channel_warnings = await check_channels(self.settings, self.adapters)
+        self.channel_warnings = await check_channels(
+            self.settings, self.adapters, self.setup.channel_uses
+        )
         if self.timer is not None:
             self.timer.start()
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import available_timezones
 
 from pydantic import (
     BaseModel,
@@ -21,13 +21,16 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
-    model_validator,
 )
+
+from bot.core import times
+from bot.core.errors import UserError
+from bot.core.urls import check_link
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///communitybot.db"
 _DURATION = re.compile(r"^\d{1,6}[mhdw]$")
-_MEETING_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class ConfigError(Exception):
@@ -38,30 +41,40 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def _check_zone(value: str) -> str:
-    if value not in available_timezones() and value != "UTC":
-        raise ValueError(f"“{value}” is not an IANA time zone (like America/Los_Angeles)")
-    return value
+def check_zone(value: str) -> str:
+    """A zone name as the commands accept it, written the IANA way (the one resolver)."""
+    try:
+        return times.zone(value).key
+    except UserError as exc:
+        raise ValueError(exc.sentence.rstrip(".")) from None
 
 
-def _check_duration(value: str) -> str:
+def check_link_value(value: str) -> str:
+    """A link as the commands accept it, but for the host name look-up (see core.urls)."""
+    try:
+        return check_link(value)[0]
+    except UserError as exc:
+        raise ValueError(exc.sentence.rstrip(".")) from None
+
+
+def check_duration(value: str) -> str:
     if not _DURATION.match(value):
         raise ValueError(f"“{value}” is not a duration (a number and m, h, d or w, like 90m)")
     return value
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CommunityConfig(_Section):
+class CommunityConfig(Section):
     name: str = Field("Our Community", min_length=1, max_length=100)
     timezone: str = "UTC"
 
-    _zone = field_validator("timezone")(_check_zone)
+    _zone = field_validator("timezone")(check_zone)
 
 
-class SlackConfig(_Section):
+class SlackConfig(Section):
     maintainers: list[str] = []
     maintainer_usergroups: list[str] = []
     announce_channels: list[str] = []
@@ -118,7 +131,7 @@ class SlackConfig(_Section):
         return value
 
 
-class DiscordConfig(_Section):
+class DiscordConfig(Section):
     maintainer_roles: list[int] = []
     announce_channels: list[int] = []
     announce_ping: int | None = None
@@ -128,91 +141,36 @@ class DiscordConfig(_Section):
     sync_on_start: bool = False
 
 
-class HeroesConfig(_Section):
-    period: Literal["monthly", "quarterly"] = "monthly"
-    # Nominations open only for the first N days of a cycle; None = the whole cycle.
-    window_days: int | None = Field(None, ge=1, le=92)
-    closing_reminder_days: int = Field(3, ge=0, le=30)
+class FileConfig(Section):
+    """The file's own sections; the features' sections are added by `file_model`."""
 
-
-class MeetingConfig(_Section):
-    id: str
-    name: str = Field(min_length=1, max_length=100)
-    description: str = Field("", max_length=1000)
-    rrule: str | None = None
-    start: str
-    timezone: str = "UTC"
-    duration_minutes: int = Field(60, ge=1, le=24 * 60)
-    join_url: str | None = None
-    register_url: str | None = None
-    agenda_url: str | None = None
-    reminders: list[str] = ["7d", "1d", "1h", "0m"]
-    agenda_call: str | None = "3d"
-    slack_channels: list[str] | None = None
-    discord_channels: list[int] | None = None
-
-    _zone = field_validator("timezone")(_check_zone)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _MEETING_ID.match(value):
-            raise ValueError("must be lower-case letters, digits and dashes, like community")
-        return value
-
-    @field_validator("reminders")
-    @classmethod
-    def _reminders(cls, value: list[str]) -> list[str]:
-        for item in value:
-            _check_duration(item)
-        return value
-
-    @field_validator("agenda_call")
-    @classmethod
-    def _agenda_call(cls, value: str | None) -> str | None:
-        return None if value is None else _check_duration(value)
-
-    @model_validator(mode="after")
-    def _schedule(self) -> MeetingConfig:
-        # The rule, the start on it, the ladder and the links, checked as commands check them.
-        from bot.features.meetings.declared import check_link, check_schedule
-        from bot.features.meetings.errors import ScheduleError
-
-        try:
-            check_schedule(
-                start=self.start,
-                timezone=self.timezone,
-                rrule=self.rrule,
-                duration_minutes=self.duration_minutes,
-                reminders=self.reminders,
-                agenda_call=self.agenda_call,
-            )
-            for url in (self.join_url, self.register_url, self.agenda_url):
-                if url is not None:
-                    check_link(url)
-        except ScheduleError as exc:  # problems are listed without their own full stop
-            raise ValueError(str(exc).rstrip(".")) from None
-        return self
-
-
-class SurveyConfig(_Section):
-    name: str = Field(min_length=1, max_length=100)
-    url: str
-    opens: date | None = None
-    closes: date | None = None
-    remind_every: str = "7d"
-    max_nudges: int = Field(2, ge=0, le=10)
-
-    _every = field_validator("remind_every")(_check_duration)
-
-
-class FileConfig(_Section):
     community: CommunityConfig = CommunityConfig()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
-    heroes: HeroesConfig = HeroesConfig()
-    meetings: list[MeetingConfig] = []
-    surveys: list[SurveyConfig] = []
+
+    def section(self, name: str) -> Any:
+        """A feature's section by name (a model, or a list of them for `[[name]]` tables)."""
+        return getattr(self, name)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSection:
+    """A section a feature adds to the file: `[name]`, or `[[name]]` tables when `many`."""
+
+    name: str
+    model: type[BaseModel]
+    many: bool = False
+    # Problems across the whole section (such as an id declared twice), as sentences.
+    check: Callable[[Any], list[str]] | None = None
+
+
+@cache
+def file_model(sections: tuple[ConfigSection, ...]) -> type[FileConfig]:
+    """FileConfig with the features' sections added."""
+    fields: dict[str, Any] = {}
+    for s in sections:
+        fields[s.name] = (list[s.model], []) if s.many else (s.model, s.model())  # type: ignore[call-arg]
+    return create_model("FileConfig", __base__=FileConfig, **fields)
 
 
 class Settings(BaseModel):
@@ -300,19 +258,17 @@ def _format_error(err: Mapping[str, Any], prefix: str = "") -> str:
     return f"{prefix}{loc}: {msg}"
 
 
-def parse_file_config(data: Mapping[str, Any]) -> FileConfig:
+def parse_file_config(
+    data: Mapping[str, Any], sections: Sequence[ConfigSection] = ()
+) -> FileConfig:
     try:
-        cfg = FileConfig.model_validate(data)
+        cfg = file_model(tuple(sections)).model_validate(data)
     except ValidationError as exc:
         raise ConfigError([_format_error(e) for e in exc.errors()]) from None
-    ids = [m.id for m in cfg.meetings]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    names = [s.name.lower() for s in cfg.surveys]
-    problems = [f"meetings: id “{d}” is declared twice" for d in dupes]
-    problems += [
-        f"surveys: “{n}” is declared twice"
-        for n in sorted({n for n in names if names.count(n) > 1})
-    ]
+    problems = []
+    for s in sections:
+        if s.check is not None:
+            problems += [f"{s.name}: {p}" for p in s.check(cfg.section(s.name))]
     if problems:
         raise ConfigError(problems)
     return cfg
@@ -359,12 +315,18 @@ def database_url_problem(url: str) -> str | None:
     return None
 
 
-def load_settings(config_path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read the TOML file and the environment; raise ConfigError listing every problem."""
+def load_settings(
+    config_path: str | None = None,
+    env: Mapping[str, str] | None = None,
+    sections: Sequence[ConfigSection] = (),
+) -> Settings:
+    """Read the TOML file and the environment; raise ConfigError listing every problem.
+
+    `sections` are the features' own (the composition root passes them all)."""
     env = os.environ if env is None else env
     path = config_path or env.get("COMMUNITYBOT_CONFIG") or None
     problems: list[str] = []
-    file_cfg = FileConfig()
+    file_cfg = file_model(tuple(sections))()
     if path:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -373,7 +335,7 @@ def load_settings(config_path: str | None = None, env: Mapping[str, str] | None 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{path} is not valid TOML: {exc}"]) from None
         try:
-            file_cfg = parse_file_config(data)
+            file_cfg = parse_file_config(data, sections)
         except ConfigError as exc:
             problems.extend(exc.problems)
 

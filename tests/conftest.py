@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from bot.config import Settings, database_url_from, parse_file_config
+from bot.app import parse_file_config
+from bot.config import Settings, database_url_from
 
 # CI runs every property test on a fixed series of examples, so a run is repeatable;
 # elsewhere each run draws new ones and keeps exploring.

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from bot.adapters.console import PLACE, ConsoleAdapter
 from bot.app import App
 from bot.core.invocation import Actor, Invocation, MemberRef, Platform, Press
-from bot.core.permissions import CONSOLE_MAINTAINER_ROLE
 from bot.core.plaintext import render
 from bot.core.replies import Reply
+from bot.runtime.permissions import CONSOLE_MAINTAINER_ROLE
 from bot.store.heroes import HeroNomination
 from bot.store.models import Delivery
 from tests.conftest import make_settings

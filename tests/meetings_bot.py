@@ -65,8 +65,7 @@ class MeetingBot:
     async def say(self, line: str, as_: str = "olu") -> str:
         actor = self.console.actor(as_, maintainer=as_ in MAINTAINERS)
         reply = await self.console.say(line, actor)
-        zone = await self.app.dispatcher.zone_of(actor)
-        return render(reply.message, zone, buttons=False)
+        return render(reply.message, reply.zone, buttons=False)
 
     async def run_due(self, at: datetime | None = None) -> list[str]:
         """Move the clock to `at`, send what is due, and return the new console posts."""

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.commands import Registry
 from bot.core.message import Message, para
-from bot.features.base import Feature
-from bot.scheduling.kinds import DeliveryKind, EditPosted, KindRegistry, SendContext
+from bot.runtime.feature import Feature, Setup
+from bot.scheduling.kinds import DeliveryKind, EditPosted, SendContext
 from bot.store.models import Delivery
 
 PING = "test_ping"
@@ -39,7 +38,8 @@ async def _render_edit(ctx: SendContext, row: Delivery) -> EditPosted | None:
     return EditPosted(str(row.payload["ref"]), Message((para(str(row.payload["text"])),)))
 
 
-def _register(registry: Registry, kinds: KindRegistry) -> None:
+def _register(setup: Setup) -> None:
+    registry, kinds = setup.commands, setup.kinds
     del registry
     kinds.add(DeliveryKind(PING, _render, max_lateness=PING_MAX_LATENESS))
     kinds.add(DeliveryKind(NEWS, _render))

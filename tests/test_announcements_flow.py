@@ -50,7 +50,7 @@ class Bot:
         reply: Reply = await self.console.say(line, actor)
         from bot.core.plaintext import render
 
-        return render(reply.message, await self.app.dispatcher.zone_of(actor))
+        return render(reply.message, reply.zone)
 
     async def run_due(self, at: datetime) -> int:
         self.clock.now = at

@@ -21,7 +21,7 @@ import discord
 import pytest
 import yarl
 
-from bot.adapters.discord_sync import sync_tree
+from bot.adapters.discord.sync import sync_tree
 from bot.app import App
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings

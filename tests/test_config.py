@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.app import load_settings
+from bot.config import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "example.toml"
 

@@ -15,17 +15,17 @@ import discord
 import pytest
 
 from bot import metrics
-from bot.adapters.base import DeliveryError
 from bot.app import App
-from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry, Visibility
-from bot.core.context import Context
+from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Visibility
 from bot.core.errors import UserError
 from bot.core.invocation import MemberRef, Platform
 from bot.core.message import Button, Mention, Message, bullets, para, quote
+from bot.core.ports import DeliveryError
 from bot.core.replies import Reply
-from bot.features.base import Feature
-from bot.scheduling.kinds import KindRegistry
-from bot.scheduling.targets import Target
+from bot.core.targets import Target
+from bot.features.meetings.ids import MEETING_ID
+from bot.runtime.context import Context
+from bot.runtime.feature import Feature, Setup
 from tests.conftest import make_settings
 from tests.fakes.discord_gateway import DiscordFake, FakeChannel
 from tests.fakes.discord_payloads import FLAG_EPHEMERAL
@@ -104,8 +104,8 @@ async def _meetings(services: Any, typed: str) -> list[str]:
     return [m for m in ("community", "apac-hours", "contributors") if typed in m]
 
 
-def _register(registry: Registry, kinds: KindRegistry) -> None:
-    del kinds
+def _register(setup: Setup) -> None:
+    registry = setup.commands
     registry.group("probe", "commands that exist only in Discord adapter tests")
     text = Arg("text", ArgType.TEXT, "what to say", rest=True)
     specs = [
@@ -121,7 +121,7 @@ def _register(registry: Registry, kinds: KindRegistry) -> None:
             "meet",
             "/probe meet community",
             _meet,
-            args=(Arg("meeting", ArgType.MEETING, "which meeting"),),
+            args=(Arg("meeting", MEETING_ID, "which meeting"),),
         ),
         CommandSpec("probe", ("buttons",), "buttons", "/probe buttons", _buttons),
         CommandSpec("probe", ("long",), "long", "/probe long", _long),
@@ -140,7 +140,7 @@ def _register(registry: Registry, kinds: KindRegistry) -> None:
     for spec in specs:
         registry.add(spec)
     registry.action("probe-act", _act, Permission.MAINTAINER)
-    registry.completer(ArgType.MEETING, _meetings)
+    registry.completer(MEETING_ID, _meetings)
 
 
 PROBE_FEATURE = Feature("probe", _register)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from bot.adapters.discord_answer import OnePerTurn
+from bot.adapters.discord.answer import OnePerTurn
 
 
 async def _turns_until(done: asyncio.Future[None], counter: list[int]) -> None:

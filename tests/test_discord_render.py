@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.discord_render import MAX_CONTENT, escape, render
+from bot.adapters.discord.render import MAX_CONTENT, escape, render
 from bot.core.invocation import MemberRef, Platform
 from bot.core.message import (
     Button,

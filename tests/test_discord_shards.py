@@ -9,12 +9,11 @@ import discord
 import pytest
 
 from bot.app import App
-from bot.core.commands import CommandSpec, Registry
-from bot.core.context import Context
+from bot.core.commands import CommandSpec
 from bot.core.invocation import Platform
 from bot.core.message import Message
-from bot.features.base import Feature
-from bot.scheduling.kinds import KindRegistry
+from bot.runtime.context import Context
+from bot.runtime.feature import Feature, Setup
 from tests.conftest import make_settings
 from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember
 from tests.scenarios.conftest import fake_resolver
@@ -29,7 +28,8 @@ async def _where(ctx: Context) -> Message:
     return Message.text("here")
 
 
-def _register(registry: Registry, kinds: KindRegistry) -> None:
+def _register(setup: Setup) -> None:
+    registry, kinds = setup.commands, setup.kinds
     del kinds
     registry.group("shardprobe", "which replica answers")
     registry.add(CommandSpec("shardprobe", ("where",), "where", "/shardprobe where", _where))

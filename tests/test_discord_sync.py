@@ -15,7 +15,7 @@ import pytest
 import yarl
 from discord import app_commands
 
-from bot.adapters.discord_tree import (
+from bot.adapters.discord.tree import (
     MAX_DESCRIPTION,
     install,
     limit_problems,
@@ -25,8 +25,7 @@ from bot.adapters.discord_tree import (
 from bot.app import App, build_registries
 from bot.core.commands import Arg, ArgType, CommandSpec, Registry
 from bot.core.invocation import Platform
-from bot.features.base import Feature
-from bot.scheduling.kinds import KindRegistry
+from bot.runtime.feature import Feature, Setup
 from tests.conftest import make_settings
 from tests.fakes.discord_gateway import DiscordFake
 from tests.scenarios.conftest import fake_resolver
@@ -174,7 +173,8 @@ async def test_cli_sync_registers_over_rest_without_the_gateway(
 
 
 def _extra(name: str) -> Feature:
-    def register(registry: Registry, kinds: KindRegistry) -> None:
+    def register(setup: Setup) -> None:
+        registry, kinds = setup.commands, setup.kinds
         del kinds
         registry.group(name, f"{name} commands")
         registry.add(CommandSpec(name, ("go",), "go", f"/{name} go", _unused))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.core.invocation import Actor, Invocation, Place, Platform
-from bot.core.permissions import CONSOLE_MAINTAINER_ROLE
+from bot.runtime.permissions import CONSOLE_MAINTAINER_ROLE
 from bot.store.schema import Base
 from tests.conftest import make_settings
 from tests.scenarios.conftest import fake_resolver

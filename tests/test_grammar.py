@@ -7,6 +7,8 @@ import pytest
 from bot.core.commands import Arg, ArgType, CommandSpec, Registry
 from bot.core.errors import UserError
 from bot.core.grammar import normalize, parse, tokenize
+from bot.features.meetings.ids import MEETING_ID
+from bot.features.surveys.commands import SURVEY_NAME
 
 
 async def _noop(ctx):  # pragma: no cover - never called by the parser
@@ -56,7 +58,7 @@ def registry() -> Registry:
             "/meeting move",
             _noop,
             args=(
-                Arg("meeting", ArgType.MEETING, "id"),
+                Arg("meeting", MEETING_ID, "id"),
                 Arg("date", ArgType.DATE, "date"),
                 Arg("time", ArgType.DATETIME, "new time"),
             ),
@@ -69,7 +71,7 @@ def registry() -> Registry:
             "agenda",
             "/meeting agenda add",
             _noop,
-            args=(Arg("meeting", ArgType.MEETING, "id"), text),
+            args=(Arg("meeting", MEETING_ID, "id"), text),
         )
     )
     r.add(
@@ -79,7 +81,7 @@ def registry() -> Registry:
             "agenda",
             "/meeting agenda list",
             _noop,
-            args=(Arg("meeting", ArgType.MEETING, "id"),),
+            args=(Arg("meeting", MEETING_ID, "id"),),
         )
     )
     r.add(CommandSpec("meeting", ("next",), "next", "/meeting next", _noop, allow_public=True))
@@ -92,7 +94,7 @@ def registry() -> Registry:
             "close",
             "/survey close x",
             _noop,
-            args=(Arg("name", ArgType.SURVEY, "name"),),
+            args=(Arg("name", SURVEY_NAME, "name"),),
         )
     )
     return r

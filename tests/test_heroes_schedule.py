@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.core.invocation import Platform
-from bot.core.services import Services
 from bot.features.heroes.cycles import parse_cycle
 from bot.features.heroes.schedule import planned_for
+from bot.runtime.services import Services
 from bot.store.models import DeliveryState
 from tests.conftest import make_settings
 from tests.heroes_harness import hero_bot

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot.config import ConfigError, parse_file_config
+from bot.app import parse_file_config
+from bot.config import ConfigError
 from bot.store.meetings import Meeting, MeetingOverride
 from bot.store.models import Delivery
 from tests.meetings_bot import Clock, community_meeting, meeting_bot

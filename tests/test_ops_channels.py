@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from bot.channel_check import check_channels, configured_channels
 from bot.core.invocation import Platform
+from bot.runtime.channel_access import check_channels, configured_channels
 from tests.conftest import make_settings
 
 CONFIG = {
@@ -80,7 +80,7 @@ async def test_one_clear_warning_per_channel_the_bot_cannot_post_in(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     slack = Checked(Platform.SLACK, {"CSHARED": "the bot is not a member; invite it"})
-    with caplog.at_level(logging.WARNING, logger="bot.channel_check"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.channel_access"):
         warnings = await check_channels(settings(), {Platform.SLACK: slack})
     assert slack.asked == ["CANNOUNCE", "CSHARED", "CMAINT", "CMEET"]
     assert warnings == [
@@ -93,7 +93,7 @@ async def test_one_clear_warning_per_channel_the_bot_cannot_post_in(
 async def test_a_failing_or_missing_check_never_stops_the_start(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.channel_check"):
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.channel_access"):
         assert await check_channels(settings(), {Platform.DISCORD: Broken()}) == []
         assert await check_channels(settings(), {Platform.DISCORD: NoHook()}) == []
     assert [r.getMessage() for r in caplog.records] == [

@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.app import ADAPTER_STOP_MIN, STOP_GRACE, App
-from bot.config import parse_file_config
-from bot.web.server import SHUTDOWN_TIMEOUT
+from bot.adapters.web import SHUTDOWN_TIMEOUT
+from bot.app import ADAPTER_STOP_MIN, STOP_GRACE, App, parse_file_config
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,7 +274,7 @@ def test_statefulset_turns_the_pod_ordinal_into_the_discord_shard(tmp_path: Path
 
 
 def test_the_settings_a_pod_gets_are_valid(layout: Any) -> None:
-    from bot.config import load_settings
+    from bot.app import load_settings
 
     _, workload = layout
     env = {k: v.get("value", "x") for k, v in env_of(workload).items() if "fieldRef" not in str(v)}

@@ -16,16 +16,16 @@ from sqlalchemy import select
 from bot.adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.config import Settings
-from bot.core.commands import Arg, ArgType, CommandSpec, Registry
-from bot.core.context import Context
-from bot.core.gate import RESTARTING
+from bot.core.commands import Arg, ArgType, CommandSpec
 from bot.core.invocation import Platform
 from bot.core.message import Message
 from bot.core.plaintext import render
-from bot.features.base import Feature
+from bot.core.targets import CONSOLE_CHANNEL
+from bot.runtime.context import Context
+from bot.runtime.drain import RESTARTING
+from bot.runtime.feature import Feature, Setup
 from bot.scheduling.deliveries import Planned, enqueue
-from bot.scheduling.kinds import DeliveryKind, KindRegistry, SendContext
-from bot.scheduling.targets import CONSOLE_CHANNEL
+from bot.scheduling.kinds import DeliveryKind, SendContext
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 
@@ -224,7 +224,8 @@ class Hold:
         return Message.text("held delivery")
 
     def feature(self) -> Feature:
-        def register(registry: Registry, kinds: KindRegistry) -> None:
+        def register(setup: Setup) -> None:
+            registry, kinds = setup.commands, setup.kinds
             registry.group("opstest", "Operations test commands")
             registry.add(
                 CommandSpec(
@@ -319,7 +320,8 @@ async def _row(bot: App) -> Delivery:
 
 
 def test_a_metrics_port_that_is_not_a_number_is_refused() -> None:
-    from bot.config import ConfigError, load_settings
+    from bot.app import load_settings
+    from bot.config import ConfigError
 
     with pytest.raises(ConfigError) as refused:
         load_settings(None, {"COMMUNITYBOT_METRICS_PORT": "metrics"})

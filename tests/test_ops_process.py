@@ -20,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from bot.core.invocation import Platform
+from bot.core.targets import Target
 from bot.scheduling.notices import NOTICE_KIND
 from bot.scheduling.queue import Planned, enqueue
-from bot.scheduling.targets import Target
 from bot.store.db import Database
 from bot.store.members import ensure_community
 from bot.store.migrate import upgrade

@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 
 from bot.app import App
 from bot.core.invocation import Platform
+from bot.core.targets import Target
 from bot.scheduling import claims
 from bot.scheduling.deliveries import DeliveryRunner, Planned, enqueue
-from bot.scheduling.targets import Target
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 from tests.fakes.recording_platform import RecordingPlatform

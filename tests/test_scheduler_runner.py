@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot import metrics
 from bot.app import App
 from bot.core.invocation import Platform
+from bot.core.targets import Target
 from bot.scheduling.deliveries import (
     MAX_ATTEMPTS,
     NOTICE_KIND,
@@ -22,7 +23,6 @@ from bot.scheduling.deliveries import (
     backoff,
     enqueue,
 )
-from bot.scheduling.targets import Target
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 from tests.fakes.recording_platform import RecordingPlatform
@@ -293,7 +293,8 @@ async def test_a_bug_in_rendering_is_retried_like_a_transient_error(world: World
 
 
 def test_the_lease_comes_from_the_environment() -> None:
-    from bot.config import ConfigError, load_settings
+    from bot.app import load_settings
+    from bot.config import ConfigError
 
     assert load_settings(None, env={}).delivery_lease_seconds == 120
     lease = load_settings(None, env={"COMMUNITYBOT_DELIVERY_LEASE_SECONDS": "30"})

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.core.invocation import Platform
+from bot.core.targets import Target
 from bot.scheduling.deliveries import DeliveryRunner, Planned, enqueue
-from bot.scheduling.targets import Target
 from bot.scheduling.timer import JOB_ID, POLL, DeliveryTimer
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings

@@ -13,17 +13,16 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import metrics
-from bot.adapters.base import DeliveryError
-from bot.adapters.slack import STILL_WORKING, SlackAdapter, SlackConfigError
-from bot.adapters.slack_people import slack_member
+from bot.adapters.slack.adapter import STILL_WORKING, SlackAdapter, SlackConfigError
+from bot.adapters.slack.people import slack_member
 from bot.app import App
-from bot.core.commands import CommandSpec, Registry
-from bot.core.context import Context
+from bot.core.commands import CommandSpec
 from bot.core.invocation import MemberRef, Platform
 from bot.core.message import Message, Time, message, para
-from bot.features.base import Feature
-from bot.scheduling.kinds import KindRegistry
-from bot.scheduling.targets import Target
+from bot.core.ports import DeliveryError
+from bot.core.targets import Target
+from bot.runtime.context import Context
+from bot.runtime.feature import Feature, Setup
 from bot.store.models import InboundEvent, Member
 from tests.conftest import make_settings
 from tests.fakes import slack_signing
@@ -50,7 +49,8 @@ async def _slow(ctx: Context) -> Message:
     return Message.text("slow answer")
 
 
-def _register_slow(registry: Registry, kinds: KindRegistry) -> None:
+def _register_slow(setup: Setup) -> None:
+    registry, kinds = setup.commands, setup.kinds
     del kinds
     registry.group("slow", "a command that waits")
     registry.add(CommandSpec("slow", ("wait",), "waits", "/slow wait", _slow, audited=False))
@@ -173,7 +173,8 @@ async def test_long_answers_follow_through_respond(tmp_path: Path, fake: SlackFa
     async def many(ctx: Context) -> Message:
         return message(*[para(f"line {i} " + "x" * 150) for i in range(120)])
 
-    def register(registry: Registry, kinds: KindRegistry) -> None:
+    def register(setup: Setup) -> None:
+        registry = setup.commands
         registry.group("many", "a long answer")
         registry.add(CommandSpec("many", ("lines",), "long", "/many lines", many, audited=False))
 
@@ -376,7 +377,7 @@ def test_member_parser() -> None:
 async def test_usergroup_cache_expires_and_survives_failures(fake: SlackFake) -> None:
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.adapters.slack_people import UserGroups
+    from bot.adapters.slack.people import UserGroups
 
     now = [0.0]
     client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url)

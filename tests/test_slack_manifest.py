@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.adapters.slack_manifest import PLACEHOLDER_URL, build_manifest, manifest_yaml, url_problem
+from bot.adapters.slack.manifest import PLACEHOLDER_URL, build_manifest, manifest_yaml, url_problem
 from bot.app import build_registries
-from bot.cli import main
+from bot.cli.main import main
 from tests.conftest import make_settings
 
 CHECKED_IN = Path(__file__).parent.parent / "config" / "slack-manifest.yml"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.slack_render import (
+from bot.adapters.slack.render import (
     MAX_BLOCKS,
     MAX_MESSAGE_CHARS,
     MAX_TEXT,

@@ -10,17 +10,17 @@ import asyncio
 import os
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.core.dispatch import CANCEL, CONFIRM, Dispatcher
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
 from bot.core.message import Message
-from bot.core.permissions import CONSOLE_MAINTAINER_ROLE
 from bot.core.plaintext import render
 from bot.core.replies import Reply
-from bot.scheduling.targets import Target, TargetKind
+from bot.core.targets import Target, TargetKind
+from bot.runtime.dispatch import CANCEL, CONFIRM, Dispatcher
+from bot.runtime.permissions import CONSOLE_MAINTAINER_ROLE
 
 PLACE = Place(Platform.CONSOLE, channel_id="main")
 HISTORY = Path.home() / ".communitybot_history"
@@ -52,6 +52,9 @@ class ConsoleAdapter:
         self.out = out or sys.stdout
         self._connected = False
         self.on_line: Callable[[], None] = lambda: None
+        # The console user's own zone, as the last answer to them carried it: channel posts
+        # are read by them too.
+        self.zone: str | None = None
 
     def actor(self, name: str | None = None, *, maintainer: bool | None = None) -> Actor:
         """The console user (or, for tests, anyone else by name)."""
@@ -90,8 +93,10 @@ class ConsoleAdapter:
         return await self.dispatcher.press(Press(action_id, actor or self.actor(), PLACE))
 
     async def show(self, reply: Reply, actor: Actor | None = None) -> None:
-        zone = await self.dispatcher.zone_of(actor or self.actor())
-        self._print(render(reply.message, zone, buttons=False))
+        if actor is None or actor == self.actor():
+            # The person at this terminal reads the channel too: remember their zone.
+            self.zone = reply.zone
+        self._print(render(reply.message, reply.zone, buttons=False))
 
     def _print(self, text: str) -> None:
         try:
@@ -153,22 +158,31 @@ class ConsoleAdapter:
 
     # -- deliveries --
 
-    async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
+    async def send(
+        self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
+    ) -> str:
         del nonce
         if target.kind is TargetKind.DM:
-            zone = await self.dispatcher.zone_of(self.actor(target.id))
             where = f"direct message to @{target.id}"
         else:
-            zone = await self.dispatcher.zone_of(self.actor())
+            zone = self.zone
             where = f"#{target.id}"
         self._print(f"[{where}]\n{render(message, zone, buttons=False)}")
         return uuid.uuid4().hex
 
-    async def edit(self, target: Target, ref: str, message: Message) -> None:
+    async def edit(
+        self, target: Target, ref: str, message: Message, *, zone: str | None = None
+    ) -> None:
+        del zone
         self._print(f"[#{target.id}, edited {ref[:8]}]\n{render(message, buttons=False)}")
 
     async def delete(self, target: Target, ref: str) -> None:
         self._print(f"[#{target.id}: message {ref[:8]} deleted]")
+
+    async def check_channels(self, channel_ids: Sequence[str]) -> Mapping[str, str]:
+        """The console's one channel is always there."""
+        del channel_ids
+        return {}
 
 
 def _input(prompt: str) -> str:

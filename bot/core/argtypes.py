@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core import times
-from bot.core.commands import Arg, ArgType, CommandSpec
+from bot.core.commands import Arg, ArgType, CommandSpec, ValueType
 from bot.core.errors import UserError
 from bot.core.invocation import MemberRef, Platform
 from bot.core.urls import UrlChecker
 
 MemberParser = Callable[[str], MemberRef | None]
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 def console_member(token: str) -> MemberRef | None:
@@ -80,6 +78,11 @@ async def _one(
             )
         return ref
     text = str(value).strip()
+    if isinstance(arg.type, ValueType):
+        limit = min(arg.max_length, arg.type.max_length)
+        if len(text) > limit:
+            raise UserError(f"<{arg.name}> is longer than {limit} characters.")
+        return arg.type.parse(text)
     match arg.type:
         case ArgType.TEXT:
             if len(text) > arg.max_length:
@@ -87,18 +90,11 @@ async def _one(
                     f"<{arg.name}> is {len(text)} characters long; the limit is {arg.max_length}."
                 )
             return text
-        case ArgType.WORD | ArgType.SURVEY:
+        case ArgType.WORD:
             limit = min(arg.max_length, 100)
             if len(text) > limit:
                 raise UserError(f"<{arg.name}> is longer than {limit} characters.")
             return text
-        case ArgType.MEETING:
-            key = text.lower()
-            if not _ID.match(key):
-                raise UserError(
-                    f"“{text[:40]}” is not a meeting id; ids look like community or apac-hours."
-                )
-            return key
         case ArgType.INT:
             try:
                 number = int(text)

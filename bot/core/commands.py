@@ -8,10 +8,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.core.context import Context
     from bot.core.message import Message
     from bot.core.replies import Reply
-    from bot.core.services import Services
+
+# Handlers take the runtime's Context (and completers its Services); the core only names them,
+# so it stays below the layer that owns a transaction.
+Context = Any
+Services = Any
 
 
 class ArgType(StrEnum):
@@ -19,8 +22,6 @@ class ArgType(StrEnum):
     WORD = "word"  # one token (a name, an id)
     INT = "int"
     MEMBER = "member"
-    MEETING = "meeting"  # a meeting's short id
-    SURVEY = "survey"  # a survey's name
     DATE = "date"  # YYYY-MM-DD
     DATETIME = "datetime"  # YYYY-MM-DD HH:MM [Zone]
     DURATION = "duration"  # 90m, 1d
@@ -40,6 +41,22 @@ class Visibility(StrEnum):
     PUBLIC = "public"  # in the channel
 
 
+@dataclass(frozen=True, slots=True)
+class ValueType:
+    """An argument type a feature adds (a meeting id, a survey's name): typed text → value.
+
+    `parse` raises UserError with the sentence for the asker. Suggestions as people type
+    (Discord autocomplete) are registered with `Registry.completer`.
+    """
+
+    name: str
+    parse: Callable[[str], Any]
+    max_length: int = 100
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # Discord caps option strings at 6,000 characters; we bound every text argument far below.
 DEFAULT_TEXT_MAX = 2000
 
@@ -49,7 +66,7 @@ class Arg:
     """A positional argument, or (in `options`) a `--name value` / `--flag` option."""
 
     name: str
-    type: ArgType
+    type: ArgType | ValueType
     help: str
     required: bool = True
     rest: bool = False
@@ -59,8 +76,8 @@ class Arg:
     max_value: int | None = None
 
 
-Handler = Callable[["Context"], Awaitable["Reply | Message"]]
-Preview = Callable[["Context"], Awaitable["Message"]]
+Handler = Callable[[Context], Awaitable["Reply | Message"]]
+Preview = Callable[[Context], Awaitable["Message"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +142,29 @@ class CommandGroup:
         return {path[0] for path in self.specs if path}
 
 
+@dataclass(frozen=True, slots=True)
+class HomeSection:
+    """A part of a member's home page (Slack's App Home), in registration order.
+
+    With `run`, the answer of the read-only command `command` run as the reader (so the page
+    and the command never disagree); without, how to type it: its summary and
+    `/command usage`.
+    """
+
+    title: str
+    command: str
+    run: bool = True
+    usage: str = ""
+
+
 class Registry:
     """Command groups and button-action handlers, registered by features at start."""
 
     def __init__(self) -> None:
+        self.home: list[HomeSection] = []
         self.groups: dict[str, CommandGroup] = {}
         self.actions: dict[str, ActionSpec] = {}
-        self.completers: dict[ArgType, Completer] = {}
+        self.completers: dict[ArgType | ValueType, Completer] = {}
 
     def group(self, name: str, description: str, default: tuple[str, ...] | None = None) -> None:
         if name in self.groups:
@@ -148,24 +181,18 @@ class Registry:
         group.specs[spec.path] = spec
         return spec
 
-    def command(self, command: str, *path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
-        """Decorator form of `add`."""
-
-        def register(handler: Handler) -> Handler:
-            self.add(CommandSpec(command, tuple(path), handler=handler, **kwargs))
-            return handler
-
-        return register
-
     def action(self, prefix: str, handler: ActionHandler, permission: Permission) -> None:
         """Buttons whose action id starts with `prefix:` are routed to `handler`."""
         if prefix in self.actions:
             raise ValueError(f"action {prefix} registered twice")
         self.actions[prefix] = ActionSpec(prefix, handler, permission)
 
-    def completer(self, kind: ArgType, suggest: Completer) -> None:
+    def completer(self, kind: ArgType | ValueType, suggest: Completer) -> None:
         """Suggestions for arguments of `kind` as people type them (Discord autocomplete)."""
         self.completers[kind] = suggest
+
+    def home_section(self, section: HomeSection) -> None:
+        self.home.append(section)
 
     def specs(self) -> Iterator[CommandSpec]:
         for group in self.groups.values():
@@ -176,9 +203,9 @@ class Registry:
         return group.specs.get(path) if group else None
 
 
-ActionHandler = Callable[["Context", str], Awaitable["Reply | Message"]]
+ActionHandler = Callable[[Context, str], Awaitable["Reply | Message"]]
 # (services, what was typed so far) -> values to offer, best first.
-Completer = Callable[["Services", str], Awaitable[list[str]]]
+Completer = Callable[[Services, str], Awaitable[list[str]]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,12 @@ class Reply:
 
     `replace` (for presses) replaces the message that carried the button, e.g. a preview
     becomes "Posted." once confirmed. `outcome` feeds metrics: ok, rejected, denied, error,
-    preview, cancelled.
+    preview, cancelled. `zone` is the reader's own zone when they set one, for rendering
+    times where the platform cannot localise them.
     """
 
     message: Message
     public: bool = False
     replace: bool = False
     outcome: str = "ok"
+    zone: str | None = None

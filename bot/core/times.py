@@ -13,23 +13,26 @@ _WHEN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[ T](\d{1,2}):(\d{2})(?:\s+(\S+))?$
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _DURATION = re.compile(r"^(\d{1,6})([mhdw])$")
 _UNIT = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_ZONES: frozenset[str] | None = None
+_ZONES: dict[str, str] | None = None  # casefolded name -> IANA name
 
 
 def zone(name: str) -> ZoneInfo:
-    """An IANA zone by name, or a UserError naming the bad value."""
+    """An IANA zone by name, case-insensitively (`america/los_angeles` is
+    America/Los_Angeles), or a UserError naming the bad value. The config file, the commands
+    and the meetings' rules all resolve zones here, so they accept the same names."""
     global _ZONES
     if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
+        _ZONES = {z.casefold(): z for z in available_timezones()} | {"utc": "UTC"}
     clean = name.strip()
-    # available_timezones() excludes nothing valid but guards against paths like "../etc".
-    if clean not in _ZONES and clean != "UTC":
+    # Only names from available_timezones() are opened, which also rules out paths like "../etc".
+    key = _ZONES.get(clean.casefold())
+    if key is None:
         raise UserError(
             f"“{clean[:60]}” is not an IANA time zone; use one like America/Los_Angeles "
             "or Europe/Berlin."
         )
     try:
-        return ZoneInfo(clean)
+        return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError):
         raise UserError(f"“{clean[:60]}” is not an IANA time zone.") from None
 

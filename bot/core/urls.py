@@ -38,31 +38,39 @@ def _forbidden(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
+def check_link(url: str) -> tuple[str, str]:
+    """The checks that need no network: (the stripped URL, its host), or a UserError.
+
+    The config file is checked with this alone (it is loaded before anything may use the
+    network); links typed in commands also have their hostname resolved by UrlChecker.
+    """
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise UserError(f"That link is longer than {MAX_URL_LENGTH} characters.")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise UserError(f"“{url[:60]}” is not a valid link.") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise UserError(
+            f"“{url[:60]}” is not a web link; give one starting with https:// or http://."
+        )
+    if parts.username or parts.password:
+        raise UserError("Links with a user name or password in them are not accepted.")
+    if _forbidden(host):
+        raise UserError(f"{host} is a private, loopback or link-local address; give a public link.")
+    return url, host
+
+
 class UrlChecker:
     def __init__(self, resolver: Resolver = system_resolver) -> None:
         self._resolve = resolver
 
     async def check(self, url: str) -> str:
         """The URL, stripped, or a UserError saying why it is refused."""
-        url = url.strip()
-        if len(url) > MAX_URL_LENGTH:
-            raise UserError(f"That link is longer than {MAX_URL_LENGTH} characters.")
-        try:
-            parts = urlsplit(url)
-            host = parts.hostname
-            parts.port  # noqa: B018 - raises ValueError on a malformed port
-        except ValueError:
-            raise UserError(f"“{url[:60]}” is not a valid link.") from None
-        if parts.scheme.lower() not in ("http", "https") or not host:
-            raise UserError(
-                f"“{url[:60]}” is not a web link; give one starting with https:// or http://."
-            )
-        if parts.username or parts.password:
-            raise UserError("Links with a user name or password in them are not accepted.")
-        if _forbidden(host):
-            raise UserError(
-                f"{host} is a private, loopback or link-local address; give a public link."
-            )
+        url, host = check_link(url)
         try:
             ipaddress.ip_address(host)
             return url
@@ -81,4 +89,4 @@ async def no_resolution(host: str) -> list[str]:
     return []
 
 
-__all__ = ["Resolver", "UrlChecker", "no_resolution", "system_resolver"]
+__all__ = ["Resolver", "UrlChecker", "check_link", "no_resolution", "system_resolver"]

@@ -1,13 +1,10 @@
 """The features, in the order their commands appear in help."""
 
-from bot.features import announcements, community, heroes, surveys
-from bot.features.base import Feature
+from bot.features.announcements.feature import FEATURE as ANNOUNCEMENTS
+from bot.features.community.feature import FEATURE as COMMUNITY
+from bot.features.heroes.feature import FEATURE as HEROES
 from bot.features.meetings.feature import FEATURE as MEETINGS
+from bot.features.surveys.feature import FEATURE as SURVEYS
+from bot.runtime.feature import Feature
 
-FEATURES: tuple[Feature, ...] = (
-    community.FEATURE,
-    MEETINGS,
-    announcements.FEATURE,
-    heroes.FEATURE,
-    surveys.FEATURE,
-)
+FEATURES: tuple[Feature, ...] = (COMMUNITY, MEETINGS, ANNOUNCEMENTS, HEROES, SURVEYS)

@@ -20,15 +20,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot import metrics
-from bot.adapters.base import Adapter, DeliveryError
 from bot.core.invocation import Platform
-from bot.core.services import Services
+from bot.core.ports import Adapter, DeliveryError
+from bot.core.targets import Target, TargetKind
 from bot.scheduling import claims
-from bot.scheduling.kinds import DeletePosted, DeliveryKind, EditPosted, SendContext
+from bot.scheduling.kinds import DeletePosted, DeliveryKind, EditPosted, Host, SendContext
 from bot.scheduling.notices import NOTICE_KIND, failure_notice, render_notice
 from bot.scheduling.queue import Planned, delivery_nonce, enqueue
-from bot.scheduling.targets import Target
 from bot.store.db import Database
+from bot.store.members import zone_of
 from bot.store.models import Delivery, DeliveryState
 
 __all__ = [
@@ -65,7 +65,7 @@ class DeliveryRunner:
 
     def __init__(
         self,
-        services: Services,
+        services: Host,
         adapters: Mapping[Platform, Adapter],
         *,
         lease: timedelta | None = None,
@@ -221,12 +221,18 @@ class DeliveryRunner:
         async with self.services.db.sessions() as session:
             ctx = SendContext(self.services, session, now, target, lateness)
             rendered = await kind.render(ctx, row)
+            # A direct message is read by one person: their own zone, where they set one.
+            zone = None
+            if target.kind is TargetKind.DM:
+                zone = await zone_of(
+                    session, self.services.community_id, str(target.platform), target.id
+                )
         match rendered:
             case None:
                 return None
             case EditPosted(ref, message):
                 # Edits and deletes are idempotent: a repeat after a crash changes nothing.
-                await adapter.edit(target, ref, message)
+                await adapter.edit(target, ref, message, zone=zone)
                 return ref
             case DeletePosted(ref):
                 await adapter.delete(target, ref)
@@ -234,7 +240,9 @@ class DeliveryRunner:
             case _:
                 self._sending.add(row.id)
                 try:
-                    return await adapter.send(target, rendered, nonce=delivery_nonce(row))
+                    return await adapter.send(
+                        target, rendered, nonce=delivery_nonce(row), zone=zone
+                    )
                 finally:
                     self._sending.discard(row.id)
 

@@ -5,21 +5,40 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.message import Message
-from bot.scheduling.targets import Target
+from bot.core.targets import Target
 
 if TYPE_CHECKING:
-    from bot.core.services import Services
+    from bot.config import Settings
+    from bot.core.commands import Registry
+    from bot.core.invocation import Platform
+    from bot.store.db import Database
     from bot.store.models import Delivery
+
+
+class Host(Protocol):
+    """What sending needs of the running bot; the runtime's Services is one."""
+
+    settings: Settings
+    db: Database
+    registry: Registry
+    kinds: KindRegistry
+    community_id: int
+    # Platforms this process serves; deliveries to others are left for the process that does.
+    platforms: frozenset[Platform]
+    clock: Callable[[], datetime]
+    wake: Callable[[], None]
+
+    def command_label(self, platform: Platform, name: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
 class SendContext:
-    services: Services
+    services: Host
     session: AsyncSession
     now: datetime
     target: Target

@@ -13,9 +13,10 @@ from datetime import datetime
 from bot.config import Settings
 from bot.core.invocation import Platform
 from bot.core.message import Message, para
+from bot.core.targets import Target
 from bot.scheduling.kinds import SendContext
 from bot.scheduling.queue import Planned
-from bot.scheduling.targets import Target, maintainer_target
+from bot.scheduling.targets import maintainer_target
 from bot.store.models import Delivery
 
 NOTICE_KIND = "maintainer_notice"

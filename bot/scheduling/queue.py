@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.scheduling.targets import Target
+from bot.core.targets import Target
 from bot.store.models import Delivery, DeliveryState
 from bot.store.upsert import insert_ignore
 

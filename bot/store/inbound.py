@@ -14,9 +14,7 @@ from bot.store.upsert import insert_ignore
 KEEP_FOR = timedelta(days=2)
 
 
-async def first_delivery(
-    session: AsyncSession, platform: str, event_id: str, now: datetime
-) -> bool:
+async def first_arrival(session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
     """True the first time (platform, event_id) is seen; False for every redelivery."""
     return await insert_ignore(
         session,

@@ -93,3 +93,16 @@ async def _create_member(
 
 async def set_timezone(session: AsyncSession, member_id: int, zone: str | None) -> None:
     await session.execute(update(Member).where(Member.id == member_id).values(timezone=zone))
+
+
+async def zone_of(
+    session: AsyncSession, community_id: int, platform: str, user_id: str
+) -> str | None:
+    """The zone this member set, if any."""
+    return await session.scalar(
+        select(Member.timezone).where(
+            Member.community_id == community_id,
+            Member.platform == platform,
+            Member.platform_user_id == user_id,
+        )
+    )

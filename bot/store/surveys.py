@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.invocation import Platform
-from bot.scheduling.targets import Target
+from bot.core.targets import Target
 from bot.store.models import Base, Delivery, DeliveryState, Member
 from bot.store.upsert import insert_ignore
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.adapters.base import DeliveryError
 from bot.core.invocation import Platform
 from bot.core.message import Message
 from bot.core.plaintext import render
-from bot.scheduling.targets import Target
+from bot.core.ports import DeliveryError
+from bot.core.targets import Target
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Failure:
 
 
 class RecordingPlatform:
-    """Implements bot.adapters.base.Adapter; `posts` is what the platform's users would see."""
+    """Implements bot.core.ports.Adapter; `posts` is what the platform's users would see."""
 
     def __init__(self, platform: Platform, *, connected: bool = True) -> None:
         self.platform = platform
@@ -91,6 +92,10 @@ class RecordingPlatform:
 
     async def delete(self, target: Target, ref: str) -> None:
         self._post(target, ref).deleted = True
+
+    async def check_channels(self, channel_ids: Sequence[str]) -> Mapping[str, str]:
+        del channel_ids
+        return {}
 
     # -- what tests arrange --
 

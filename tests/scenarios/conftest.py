@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.core.commands import CommandSpec, Registry
-from bot.core.context import Context
+from bot.core.commands import CommandSpec
 from bot.core.message import Message, para, quote
-from bot.features.base import Feature
-from bot.scheduling.kinds import KindRegistry
+from bot.runtime.context import Context
+from bot.runtime.feature import Feature, Setup
 from tests.scenarios.driver import SCENARIO_CONFIG
 from tests.scenarios.driver_console import console_driver
 from tests.scenarios.driver_discord import DRIVER as discord_driver
@@ -50,7 +49,8 @@ async def _echo(ctx: Context) -> Message:
     return Message.text(f"Echoed: {ctx.args['text']}")
 
 
-def _register_testing(registry: Registry, kinds: KindRegistry) -> None:
+def _register_testing(setup: Setup) -> None:
+    registry, kinds = setup.commands, setup.kinds
     del kinds
     from bot.core.commands import Arg, ArgType, Permission
 

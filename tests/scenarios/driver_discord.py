@@ -22,16 +22,17 @@ import discord
 import yarl
 
 from bot.adapters.console import split_command
-from bot.adapters.discord_adapter import DiscordAdapter
-from bot.adapters.discord_sync import sync_tree
+from bot.adapters.discord.adapter import DiscordAdapter
+from bot.adapters.discord.sync import sync_tree
 from bot.app import App
 from bot.core import grammar
 from bot.core.commands import ArgType
 from bot.core.errors import UserError
-from bot.core.invocation import Actor, Platform
+from bot.core.invocation import Platform
 from bot.core.times import format_fallback
 from bot.core.urls import Resolver
-from bot.features.base import Feature
+from bot.runtime.feature import Feature
+from bot.store.members import zone_of
 from tests.conftest import make_settings
 from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeRole
 from tests.fakes.discord_payloads import FLAG_EPHEMERAL
@@ -89,8 +90,14 @@ class DiscordDriver:
     async def plain(self, content: str, reader: str | None) -> str:
         zone = None
         if reader is not None:
-            actor = Actor(Platform.DISCORD, str(self.person(reader)))
-            zone = await self.app.dispatcher.zone_of(actor)
+            # The reader's Discord client shows <t:…> in their zone: the one they set here.
+            async with self.app.db.sessions() as session:
+                zone = await zone_of(
+                    session,
+                    self.app.services.community_id,
+                    str(Platform.DISCORD),
+                    str(self.person(reader)),
+                )
         zone = zone or self.app.settings.community.timezone
 
         def when(m: re.Match[str]) -> str:

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.slack import SlackAdapter
+from bot.adapters.slack.adapter import SlackAdapter
 from bot.app import App
 from bot.core.invocation import Platform
 from bot.core.urls import Resolver
-from bot.features.base import Feature
+from bot.runtime.feature import Feature
 from tests.conftest import make_settings
 from tests.fakes.slack_api import SlackFake
 from tests.fakes.slack_signing import AppResponse

@@ -11,12 +11,13 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
-from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.invocation import Platform
 from bot.core.message import Inline, Message, Strong, Text, Time, bullets, message, para, quote
+from bot.core.targets import Target
+from bot.runtime.context import Context
 from bot.scheduling.deliveries import Planned, enqueue
-from bot.scheduling.targets import Target, announce_targets
+from bot.scheduling.targets import announce_targets
 from bot.store import announcements as store
 from bot.store.announcements import Announcement, AnnouncementState, Tally
 from bot.store.models import Delivery, DeliveryState

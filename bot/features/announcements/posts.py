@@ -7,8 +7,8 @@ and an edit or delete waits while its copy is still being posted.
 
 from __future__ import annotations
 
-from bot.adapters.base import DeliveryError
 from bot.core.message import Message, Paragraph, Text
+from bot.core.ports import DeliveryError
 from bot.scheduling.kinds import DeletePosted, DeliveryKind, EditPosted, KindRegistry, SendContext
 from bot.store import announcements as store
 from bot.store.announcements import Announcement, AnnouncementState

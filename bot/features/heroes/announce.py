@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.invocation import MemberRef, Platform
 from bot.core.message import Mention, Message, Text, message, para
+from bot.core.targets import Target
 from bot.features.heroes import schedule
 from bot.features.heroes.cycles import Cycle
 from bot.features.heroes.rules import calendar_cycle, named_cycle, nominating_cycle
 from bot.features.heroes.views import announcement, member_ref, name_of
+from bot.runtime.context import Context
 from bot.scheduling.deliveries import Planned, enqueue
 from bot.scheduling.kinds import SendContext
-from bot.scheduling.targets import Target, announce_targets
+from bot.scheduling.targets import announce_targets
 from bot.store import heroes as store
 from bot.store.models import Delivery, Member
 

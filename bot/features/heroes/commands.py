@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.invocation import MemberRef
 from bot.core.message import Inline, Mention, Message, Strong, Text, bullets, message, para
@@ -20,6 +19,7 @@ from bot.features.heroes.views import (
     name_of,
     nominations_list,
 )
+from bot.runtime.context import Context
 from bot.store import heroes as store
 from bot.store.models import Member
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.core.errors import UserError
+from bot.features.heroes.config import heroes_config
 from bot.features.heroes.cycles import Cycle, cycle_at, parse_cycle
 from bot.store import heroes as store
 
@@ -18,12 +19,12 @@ LOOKAHEAD = 3
 
 def calendar_cycle(settings: Settings, now: datetime) -> Cycle:
     """The cycle the community's calendar is in at `now`."""
-    heroes = settings.file.heroes
+    heroes = heroes_config(settings)
     return cycle_at(now, settings.community.timezone, heroes.period, heroes.window_days)
 
 
 def named_cycle(settings: Settings, text: str) -> Cycle:
-    heroes = settings.file.heroes
+    heroes = heroes_config(settings)
     return parse_cycle(text, settings.community.timezone, heroes.period, heroes.window_days)
 
 

@@ -18,13 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.invocation import Platform
 from bot.core.message import Code, Heading, Message, Strong, Time, message, para
-from bot.core.services import Services
+from bot.core.targets import Target
+from bot.features.heroes.config import heroes_config
 from bot.features.heroes.cycles import Cycle
 from bot.features.heroes.rules import calendar_cycle, named_cycle
 from bot.features.heroes.views import group_by_nominee
+from bot.runtime.services import Services
 from bot.scheduling.deliveries import Planned, enqueue
 from bot.scheduling.kinds import DeliveryKind, KindRegistry, SendContext
-from bot.scheduling.targets import Target, announce_targets, maintainer_target
+from bot.scheduling.targets import announce_targets, maintainer_target
 from bot.store import heroes as store
 from bot.store.models import Delivery
 
@@ -57,7 +59,7 @@ def closing_reminder_at(cycle: Cycle, days: int) -> datetime | None:
 def planned_for(services: Services, cycle: Cycle) -> list[Planned]:
     targets = announce_targets(services.settings, services.platforms)
     out = [Planned(OPEN_KIND, SUBJECT, cycle.key, t, cycle.start) for t in targets]
-    due = closing_reminder_at(cycle, services.settings.file.heroes.closing_reminder_days)
+    due = closing_reminder_at(cycle, heroes_config(services.settings).closing_reminder_days)
     if due is not None:
         out += [Planned(CLOSING_KIND, SUBJECT, cycle.key, t, due) for t in targets]
     out += [

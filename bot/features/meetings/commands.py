@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.invocation import Platform
 from bot.core.message import Message, Strong, Text, bullets, message, para
+from bot.core.targets import Target
 from bot.features.meetings.lookup import (
     active_series,
     find_meeting,
@@ -21,7 +21,7 @@ from bot.features.meetings.lookup import (
 from bot.features.meetings.records import load_series
 from bot.features.meetings.reminders import plan_meeting, withdraw
 from bot.features.meetings.views import agenda_block, headline, link_parts, links_paragraph
-from bot.scheduling.targets import Target
+from bot.runtime.context import Context
 from bot.store.meetings import (
     AgendaItem,
     Subscription,

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import MeetingConfig
-from bot.core.services import Services
+from bot.features.meetings.config import MeetingConfig, declared_meetings
 from bot.features.meetings.declared import check_schedule
 from bot.features.meetings.reminders import plan_meeting, withdraw
 from bot.features.meetings.schedule_edit import drop_stray_overrides, schedule_changed
+from bot.runtime.services import Services
 from bot.store.meetings import (
     DECLARED_FIELDS,
     Meeting,
@@ -61,7 +61,7 @@ async def sync_declared(services: Services) -> None:
     """The feature's on_start: apply the config, then re-plan every active meeting."""
     now = services.clock()
     async with services.db.session() as session:
-        await apply_config(session, services, list(services.settings.file.meetings), now)
+        await apply_config(session, services, declared_meetings(services.settings), now)
         for meeting in await meetings_in_state(session, services.community_id, MeetingState.ACTIVE):
             await plan_meeting(session, services, meeting, now)
 

@@ -6,10 +6,8 @@ start is off its rule with the same sentence a maintainer's command would get.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from bot.features.meetings.errors import ScheduleError
 from bot.features.meetings.ladder import parse_ladder, parse_step
@@ -54,21 +52,3 @@ def check_schedule(
     if agenda_call is not None:
         parse_step(agenda_call)
     return series
-
-
-def check_link(url: str) -> str:
-    """A link from the config file: http(s), and not a literal private address.
-
-    Hostnames are not resolved here (the config is loaded before anything may use the
-    network); links typed in commands go through the core's full URL check.
-    """
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ScheduleError(f"“{url[:60]}” is not a web link starting with https:// or http://.")
-    try:
-        address = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        return url.strip()
-    if not address.is_global:
-        raise ScheduleError(f"{parts.hostname} is a private, loopback or link-local address.")
-    return url.strip()

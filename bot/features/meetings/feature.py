@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
-from bot.core.services import Services
-from bot.features.base import Feature
+from bot.core.commands import Arg, ArgType, CommandSpec, HomeSection, Permission
 from bot.features.meetings import commands, manage
+from bot.features.meetings.config import SECTION, channel_uses
 from bot.features.meetings.config_sync import sync_declared
 from bot.features.meetings.feed_route import add_routes
+from bot.features.meetings.ids import MEETING_ID
 from bot.features.meetings.reminders import register_kinds
-from bot.scheduling.kinds import KindRegistry
+from bot.runtime.feature import Feature, Setup
+from bot.runtime.services import Services
 from bot.store.meetings import MeetingState, meetings_in_state
 
 GROUP = "meeting"
-MEETING = Arg("meeting", ArgType.MEETING, "the meeting's short id, like community")
+MEETING = Arg("meeting", MEETING_ID, "the meeting's short id, like community")
 DATE = Arg("date", ArgType.DATE, "the occurrence's date in the meeting's zone, YYYY-MM-DD")
 FIELDS = (
     Arg("name", ArgType.TEXT, "the meeting's name", required=False, max_length=100),
@@ -53,7 +54,12 @@ async def suggest_meetings(services: Services, typed: str) -> list[str]:
     return [m.key for m in rows if m.key.startswith(typed)][:25]
 
 
-def register(registry: Registry, kinds: KindRegistry) -> None:
+def register(setup: Setup) -> None:
+    registry, kinds = setup.commands, setup.kinds
+    setup.config_section(SECTION)
+    setup.on_start(sync_declared)
+    setup.routes(add_routes)
+    setup.posts_to(channel_uses)
     registry.group(GROUP, "community meetings: times, reminders, agenda, recaps")
     add = registry.add
     add(
@@ -242,8 +248,9 @@ def register(registry: Registry, kinds: KindRegistry) -> None:
             ),
         )
     )
-    registry.completer(ArgType.MEETING, suggest_meetings)
+    registry.completer(MEETING_ID, suggest_meetings)
+    registry.home_section(HomeSection("Next meeting", "meeting next"))
     register_kinds(kinds)
 
 
-FEATURE = Feature("meetings", register, on_start=sync_declared, routes=add_routes)
+FEATURE = Feature("meetings", register)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.core.services import Services
 from bot.features.meetings.calendar_feed import FeedEntry, build_calendar, meeting_uid
 from bot.features.meetings.records import series_of
+from bot.runtime.services import Services
 from bot.store.meetings import (
     Meeting,
     MeetingState,

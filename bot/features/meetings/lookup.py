@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.features.meetings.records import series_of
 from bot.features.meetings.recurrence import (
@@ -17,6 +16,7 @@ from bot.features.meetings.recurrence import (
     occurrences,
     scheduled_occurrence,
 )
+from bot.runtime.context import Context
 from bot.store.meetings import (
     Meeting,
     MeetingSource,

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import times
-from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.message import Link, Message, Strong, Text, message, para
 from bot.features.meetings.errors import ScheduleError
@@ -32,6 +31,7 @@ from bot.features.meetings.reminders import (
 )
 from bot.features.meetings.schedule_edit import drop_stray_overrides, schedule_changed
 from bot.features.meetings.views import headline, when
+from bot.runtime.context import Context
 from bot.store.meetings import (
     Meeting,
     MeetingSource,

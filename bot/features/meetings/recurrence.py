@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core import times
+from bot.core.errors import UserError
 from bot.features.meetings.errors import ScheduleError
 from bot.features.meetings.rules import (
     canonical_rule,
@@ -30,7 +32,6 @@ from bot.features.meetings.rules import (
     probe_starts,
     to_utc,
 )
-from bot.features.meetings.zones import resolve_zone
 
 MIN_DURATION = timedelta(minutes=1)
 MAX_DURATION = timedelta(days=1)
@@ -114,7 +115,10 @@ def make_series(
     if local_start.tzinfo is not None:
         local_start = local_start.replace(tzinfo=None)
     local_start = local_start.replace(second=0, microsecond=0)
-    tz = resolve_zone(zone)
+    try:
+        tz = times.zone(zone)
+    except UserError as exc:
+        raise ScheduleError(exc.sentence) from None
     if not MIN_DURATION <= duration <= MAX_DURATION:
         raise ScheduleError("A meeting lasts from 1 minute to 1 day, like 60m or 1h30m.")
     canonical = None if rrule is None or not rrule.strip() else _check_rule(rrule, local_start, tz)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.invocation import Platform
 from bot.core.message import Link, Message, Strong, Text, Time, message, para, quote
-from bot.core.services import Services
+from bot.core.targets import CONSOLE_CHANNEL, Target, TargetKind
 from bot.features.meetings.ladder import PostKind, parse_ladder, parse_step, plan_posts
 from bot.features.meetings.records import load_series
 from bot.features.meetings.recurrence import (
@@ -30,9 +30,9 @@ from bot.features.meetings.recurrence import (
     scheduled_occurrence,
 )
 from bot.features.meetings.views import agenda_block, links_paragraph, when
+from bot.runtime.services import Services
 from bot.scheduling.deliveries import Planned, enqueue
 from bot.scheduling.kinds import DeliveryKind, KindRegistry, SendContext
-from bot.scheduling.targets import CONSOLE_CHANNEL, Target, TargetKind
 from bot.store.meetings import (
     Meeting,
     Recap,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.context import Context
 from bot.core.errors import UserError
 from bot.core.message import Message, Strong, Time
 from bot.core.replies import Reply
+from bot.core.targets import Target
 from bot.features.surveys.reminders import survey_label
+from bot.runtime.context import Context
 from bot.scheduling.queue import Planned, enqueue
-from bot.scheduling.targets import Target
 from bot.store import surveys as store
 from bot.store.surveys import NUDGE_KIND
 

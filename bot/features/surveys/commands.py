@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from bot.core import times
-from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
-from bot.core.context import Context
+from bot.core.commands import (
+    Arg,
+    ArgType,
+    CommandSpec,
+    HomeSection,
+    Permission,
+    Registry,
+    ValueType,
+)
 from bot.core.errors import UserError
 from bot.core.message import Inline, Link, Message, Strong, Text, bullets, message, para
-from bot.core.services import Services
 from bot.features.surveys.plan import (
     cadence,
     channel_targets,
@@ -17,6 +23,8 @@ from bot.features.surveys.plan import (
     plan_nudges_in,
 )
 from bot.features.surveys.reminders import closes_part
+from bot.runtime.context import Context
+from bot.runtime.services import Services
 from bot.store import surveys as store
 from bot.store.surveys import Survey, survey_key
 
@@ -187,9 +195,11 @@ async def suggest_surveys(services: Services, typed: str) -> list[str]:
     return (starts + inside)[:25]
 
 
-_NAME = Arg("name", ArgType.SURVEY, "the survey's name (a word, or a phrase in quotes)")
+# A survey's name: a word, or a phrase in quotes.
+SURVEY_NAME = ValueType("survey", str, max_length=100)
+_NAME = Arg("name", SURVEY_NAME, "the survey's name (a word, or a phrase in quotes)")
 # Where the name is the only argument it may also be typed without quotes.
-_WHOLE_NAME = Arg("name", ArgType.SURVEY, "the survey's name", rest=True)
+_WHOLE_NAME = Arg("name", SURVEY_NAME, "the survey's name", rest=True)
 
 
 def register_commands(registry: Registry) -> None:
@@ -230,7 +240,7 @@ def register_commands(registry: Registry) -> None:
             args=(
                 Arg(
                     "name",
-                    ArgType.SURVEY,
+                    SURVEY_NAME,
                     "the survey's name (default: every open survey)",
                     required=False,
                     rest=True,
@@ -256,4 +266,5 @@ def register_commands(registry: Registry) -> None:
     )
     for spec in specs:
         registry.add(spec)
-    registry.completer(ArgType.SURVEY, suggest_surveys)
+    registry.completer(SURVEY_NAME, suggest_surveys)
+    registry.home_section(HomeSection("Open surveys", "survey list"))

@@ -11,7 +11,7 @@ import re
 
 from aiohttp import web
 
-from bot.core.services import Services
+from bot.runtime.services import Services
 from bot.store import surveys as store
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")

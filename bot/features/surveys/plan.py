@@ -12,15 +12,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.invocation import Platform
-from bot.core.services import Services
+from bot.core.targets import Target
 from bot.features.surveys.schedule import (
     before_close,
     first_round_at_or_after,
     nudge_times,
     round_at,
 )
+from bot.runtime.services import Services
 from bot.scheduling.queue import Planned, enqueue
-from bot.scheduling.targets import Target, announce_targets
+from bot.scheduling.targets import announce_targets
 from bot.store import surveys as store
 from bot.store.models import Member
 from bot.store.surveys import NUDGE_KIND, REMINDER_KIND, Survey

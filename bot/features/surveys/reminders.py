@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from bot.core.invocation import Platform
 from bot.core.message import Button, ButtonStyle, Link, Message, Strong, Time, message, para
-from bot.core.services import Services
+from bot.core.targets import TargetKind
 from bot.features.surveys.plan import link_url, plan_next_round, plan_nudges
+from bot.runtime.services import Services
 from bot.scheduling.kinds import DeliveryKind, KindRegistry, SendContext
-from bot.scheduling.targets import TargetKind
 from bot.store import surveys as store
 from bot.store.models import Delivery, Member
 from bot.store.surveys import NUDGE_KIND, REMINDER_KIND, Survey

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.config import SurveyConfig
 from bot.core import times
 from bot.core.errors import UserError
-from bot.core.services import Services
+from bot.features.surveys.config import SurveyConfig, declared_surveys
 from bot.features.surveys.plan import channel_targets, plan_next_round, plan_nudges
+from bot.runtime.services import Services
 from bot.store import surveys as store
 from bot.store.surveys import Survey, survey_key
 
@@ -29,7 +29,7 @@ async def sync_surveys(services: Services) -> None:
     """
     zone = services.settings.community.timezone
     checked: list[tuple[SurveyConfig, str]] = []
-    for index, declared in enumerate(services.settings.file.surveys):
+    for index, declared in enumerate(declared_surveys(services.settings)):
         try:
             checked.append((declared, await services.urls.check(declared.url)))
         except UserError as exc:

@@ -1,12 +1,17 @@
-"""The Adapter protocol: a platform is a handful of verbs (after opsdroid's connector)."""
+"""The ports: what the core expects of a platform adapter, and how a send fails.
+
+A platform is a handful of verbs (after opsdroid's connector). Every adapter implements all
+of them; nothing is discovered with getattr.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from bot.core.invocation import Platform
 from bot.core.message import Message
-from bot.scheduling.targets import Target
+from bot.core.targets import Target
 
 
 class DeliveryError(Exception):
@@ -32,11 +37,21 @@ class Adapter(Protocol):
     def connected(self) -> bool:
         """True while the platform connection is up (drives /readyz)."""
 
-    async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
-        """Post `message` to `target`; returns a reference for later edits. Raises DeliveryError."""
+    async def send(
+        self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
+    ) -> str:
+        """Post `message` to `target`; returns a reference for later edits. Raises DeliveryError.
 
-    async def edit(self, target: Target, ref: str, message: Message) -> None:
+        `zone` is the reader's own zone (for a direct message, when they set one), used where
+        the platform cannot localise times."""
+
+    async def edit(
+        self, target: Target, ref: str, message: Message, *, zone: str | None = None
+    ) -> None:
         """Replace a posted message. Raises DeliveryError."""
 
     async def delete(self, target: Target, ref: str) -> None:
         """Remove a posted message. Raises DeliveryError."""
+
+    async def check_channels(self, channel_ids: Sequence[str]) -> Mapping[str, str]:
+        """For each of `channel_ids` the bot cannot post in: why, and what to do about it."""

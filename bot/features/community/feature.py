@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
-from bot.core.context import Context
+from bot.core.commands import Arg, ArgType, CommandSpec, Permission
 from bot.core.message import (
     Bullets,
     Heading,
@@ -16,8 +15,8 @@ from bot.core.message import (
     message,
     para,
 )
-from bot.features.base import Feature
-from bot.scheduling.kinds import KindRegistry
+from bot.runtime.context import Context
+from bot.runtime.feature import Feature, Setup
 from bot.store import audit as audit_store
 from bot.store.members import set_timezone
 
@@ -83,8 +82,8 @@ async def audit_command(ctx: Context) -> Message:
     return message(para(f"The last {len(rows)} maintainer actions, newest first:"), bullets(items))
 
 
-def register(registry: Registry, kinds: KindRegistry) -> None:
-    del kinds
+def register(setup: Setup) -> None:
+    registry = setup.commands
     registry.group(GROUP, "help, your time zone, the audit log")
     registry.add(
         CommandSpec(

@@ -1,9 +1,8 @@
-"""Autocomplete for meetings, surveys and time zones: suggestions, never fixed choices.
+"""Autocomplete for the features' argument types and time zones: suggestions, never choices.
 
 Choices would be part of the synced command schema and change whenever the data does; these
 suggestions are looked up as people type. Features register a completer for their argument
-type in the registry (`registry.completer(ArgType.MEETING, …)`); until one is registered,
-meetings and surveys declared in the config file are offered.
+types in the registry (`registry.completer(MEETING_ID, …)`); time zones are offered here.
 """
 
 from __future__ import annotations
@@ -13,8 +12,8 @@ from zoneinfo import available_timezones
 
 import discord
 
-from bot.core.commands import ArgType
-from bot.core.services import Services
+from bot.core.commands import ArgType, ValueType
+from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ class Completions:
         self._zones: list[str] | None = None
 
     async def complete(
-        self, interaction: discord.Interaction, kind: ArgType, typed: str
+        self, interaction: discord.Interaction, kind: ArgType | ValueType, typed: str
     ) -> list[str]:
         del interaction
         suggest = self.services.registry.completers.get(kind)
@@ -48,12 +47,7 @@ class Completions:
                 return []
         return _rank(self._fallback(kind), typed)
 
-    def _fallback(self, kind: ArgType) -> list[str]:
-        file = self.services.settings.file
-        if kind is ArgType.MEETING:
-            return [m.id for m in file.meetings]
-        if kind is ArgType.SURVEY:
-            return [s.name for s in file.surveys]
+    def _fallback(self, kind: ArgType | ValueType) -> list[str]:
         if kind is ArgType.ZONE:
             if self._zones is None:
                 self._zones = sorted(available_timezones())

@@ -2,32 +2,32 @@
 
 A channel the bot was never invited to, or lost access to, otherwise shows up only when a
 reminder fails at 3 a.m. The neutral part lives here: which channels the config names and
-why, and one clear warning per channel. Each adapter answers for its platform through an
-optional hook:
-
-    async def check_channels(self, channel_ids: Sequence[str]) -> Mapping[str, str]
-
-returning, for each channel it cannot post in, the reason and what to do about it (e.g.
-"the bot is not a member; invite it with /invite @communitybot"). Adapters without the hook
-are skipped.
+why (the platform sections' own, and those features declare with `Setup.posts_to`), and one
+clear warning per channel. Each adapter answers for its platform with `check_channels` (see
+core.ports): for each channel it cannot post in, the reason and what to do about it (e.g.
+"the bot is not a member; invite it with /invite @communitybot").
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.config import Settings
 from bot.core.invocation import Platform
+from bot.core.ports import Adapter
+from bot.runtime.feature import ChannelUses
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 15.0
 
 
-def configured_channels(settings: Settings, platform: Platform) -> dict[str, list[str]]:
+def configured_channels(
+    settings: Settings, platform: Platform, features: Iterable[ChannelUses] = ()
+) -> dict[str, list[str]]:
     """Channel id → what the config uses it for, on `platform` (in config order)."""
     uses: dict[str, list[str]] = {}
 
@@ -44,10 +44,9 @@ def configured_channels(settings: Settings, platform: Platform) -> dict[str, lis
     for channel in section.announce_channels:
         add(channel, "announce channel")
     add(section.maintainer_channel, "maintainer channel")
-    for meeting in settings.file.meetings:
-        own = meeting.slack_channels if platform is Platform.SLACK else meeting.discord_channels
-        for channel in own or []:
-            add(channel, f"reminders of meeting {meeting.id}")
+    for uses_of in features:
+        for channel, use in uses_of(settings, platform):
+            add(channel, use)
     return uses
 
 
@@ -56,16 +55,19 @@ def warning(platform: Platform, channel: str, uses: list[str], reason: str) -> s
     return f"cannot post in {platform.title()} channel {channel} ({used_for}): {reason}"
 
 
-async def check_channels(settings: Settings, adapters: Mapping[Platform, Any]) -> list[str]:
+async def check_channels(
+    settings: Settings,
+    adapters: Mapping[Platform, Adapter],
+    features: Sequence[ChannelUses] = (),
+) -> list[str]:
     """Ask each adapter about its configured channels; log and return one warning per channel."""
     warnings: list[str] = []
     for platform, adapter in adapters.items():
-        hook = getattr(adapter, "check_channels", None)
-        channels = configured_channels(settings, platform)
-        if hook is None or not channels:
+        channels = configured_channels(settings, platform, features)
+        if not channels:
             continue
         try:
-            problems = await asyncio.wait_for(hook(list(channels)), TIMEOUT)
+            problems = await asyncio.wait_for(adapter.check_channels(list(channels)), TIMEOUT)
         except Exception as exc:  # a failed check must never stop the bot from starting
             log.warning("could not check the %s channels: %r", platform, exc)
             continue

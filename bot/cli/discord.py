@@ -12,13 +12,13 @@ from bot.config import Settings
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import build_registries
-    from bot.cli import Refusal
+    from bot.cli.main import Refusal
 
     if args.discord_command != "sync":
         raise Refusal("say which Discord command: `communitybot discord sync [--guild ID]`.")
     if settings.discord_token is None:
         raise Refusal("DISCORD_TOKEN is not set, so there is no Discord application to sync.")
-    from bot.adapters.discord_sync import sync_commands
+    from bot.adapters.discord.sync import sync_commands
 
     registry, _ = build_registries()
     try:

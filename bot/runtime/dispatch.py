@@ -5,28 +5,29 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from bot import metrics
 from bot.core import argtypes, grammar
 from bot.core.argtypes import MemberParser
 from bot.core.commands import ArgType, CommandSpec, Permission, Visibility
-from bot.core.context import Context
 from bot.core.errors import PermissionDenied, UserError
 from bot.core.invocation import Actor, Invocation, MemberRef, Place, Platform, Press
 from bot.core.message import Button, ButtonStyle, Message, para
-from bot.core.permissions import is_maintainer
 from bot.core.replies import Reply
-from bot.core.services import Services
+from bot.runtime.context import Context, audit_entry
+from bot.runtime.drain import RESTARTING, CommandGate
+from bot.runtime.permissions import is_maintainer
+from bot.runtime.services import Services
 from bot.scheduling.queue import enqueued
-from bot.store.inbound import first_delivery
-from bot.store.members import ensure_member
-from bot.store.models import AuditEntry, Confirmation, Member
+from bot.store.inbound import first_arrival
+from bot.store.members import ensure_member, zone_of
+from bot.store.models import Confirmation
 
 log = logging.getLogger(__name__)
 
@@ -44,89 +45,140 @@ def _apology(error_id: str) -> Reply:
     )
 
 
-def _error(exc: UserError) -> Reply:
-    return Reply(Message.text(exc.sentence), outcome=exc.outcome)
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An invocation matched to its spec, before any work: what Discord must know up front."""
+
+    spec: CommandSpec
+    raw: Mapping[str, object]
+
+    @property
+    def public(self) -> bool:
+        """Whether a successful answer goes to the channel."""
+        return self.spec.visibility is Visibility.PUBLIC or (
+            self.spec.allow_public and bool(self.raw.get("public"))
+        )
 
 
 class Dispatcher:
-    """The one path from an adapter's Invocation or Press to a Reply."""
+    """The one path from an adapter's Invocation or Press to a Reply.
+
+    Both entry points go through one skeleton (`_answer`): the drain gate, metrics, the
+    refusal audit and the apology for a bug. The work itself runs in one transaction that
+    loads the member once; the Reply carries the reader's zone, so adapters never ask again.
+    """
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.gate = CommandGate()
         self.member_parsers: dict[Platform, MemberParser] = {
             Platform.CONSOLE: argtypes.console_member
         }
 
-    # -- looking up a spec without running it (Discord must pick ephemeral/public up front) --
+    # -- entry points --
 
-    def spec_for(self, inv: Invocation) -> tuple[CommandSpec, dict[str, object]]:
+    def prepare(self, inv: Invocation, subject: Subject | None = None) -> Prepared:
+        """Match `inv` to its spec and check permission first; or a UserError.
+
+        `subject` learns the spec's name as soon as it is known (for metrics and the audit).
+        """
+        subject = subject or Subject(inv.command)
         registry = self.services.registry
         group = registry.groups.get(inv.command)
         if group is None:
             raise UserError(f"I don't know /{inv.command[:40]}; try /communitybot help.")
-        if inv.text is not None:
-            parsed = grammar.parse(group, inv.text, slack=inv.actor.platform is Platform.SLACK)
-            return parsed.spec, parsed.raw
-        spec = registry.find(inv.command, inv.path)
-        if spec is None:
-            raise UserError(f"I don't know /{' '.join((inv.command, *inv.path))[:60]}.")
-        return spec, dict(inv.options)
-
-    def is_public(self, inv: Invocation) -> bool:
-        """Whether a successful answer goes to the channel, known before any work starts."""
+        if inv.text is None:
+            spec = registry.find(inv.command, inv.path)
+            if spec is None:
+                raise UserError(f"I don't know /{' '.join((inv.command, *inv.path))[:60]}.")
+            subject.name = spec.name
+            self._check_permission(inv.actor, spec.permission, self._label(inv, spec))
+            return Prepared(spec, dict(inv.options))
+        slack = inv.actor.platform is Platform.SLACK
         try:
-            spec, raw = self.spec_for(inv)
+            parsed = grammar.parse(group, inv.text, slack=slack)
         except UserError:
-            return False
-        return spec.visibility is Visibility.PUBLIC or (
-            spec.allow_public and bool(raw.get("public"))
-        )
+            # Someone who may not use the command hears that, not how to type it.
+            try:
+                spec = grammar.find_spec(group, inv.text, slack=slack)[0]
+            except UserError:
+                spec = None
+            if spec is not None:
+                subject.name = spec.name
+                self._check_permission(inv.actor, spec.permission, self._label(inv, spec))
+            raise
+        subject.name = parsed.spec.name
+        self._check_permission(inv.actor, parsed.spec.permission, self._label(inv, parsed.spec))
+        return Prepared(parsed.spec, parsed.raw)
 
-    # -- commands --
+    async def handle(self, inv: Invocation, prepared: Prepared | None = None) -> Reply:
+        subject = Subject(prepared.spec.name if prepared else inv.command)
 
-    async def handle(self, inv: Invocation) -> Reply:
+        async def work() -> Reply:
+            ready = prepared or self.prepare(inv, subject)
+            return await self._run(inv, ready, confirm_token=None)
+
+        return await self._answer(subject, inv.actor, inv.place, work)
+
+    async def press(self, press: Press) -> Reply:
+        kind, _, rest = press.action_id.partition(":")
+
+        async def work() -> Reply:
+            if kind in (CONFIRM, CANCEL):
+                return await self._confirmation(press, kind, rest)
+            return await self._action(press, kind, rest)
+
+        return await self._answer(Subject(f"button {kind}"), press.actor, press.place, work)
+
+    async def _answer(
+        self,
+        subject: Subject,
+        actor: Actor,
+        place: Place,
+        work: Callable[[], Awaitable[Reply]],
+    ) -> Reply:
+        """The skeleton both entry points share."""
+        platform = str(actor.platform)
+        if not self.gate.enter():
+            metrics.COMMANDS.labels(subject.name, platform, "unavailable").inc()
+            return Reply(Message.text(RESTARTING), outcome="unavailable")
         started = time.perf_counter()
-        name = inv.command
         try:
-            spec, raw = self.spec_for(inv)
-            name = spec.name
-            reply = await self._run(inv, spec, raw, confirm_token=None)
+            reply = await work()
         except UserError as exc:
             if isinstance(exc, PermissionDenied):
-                await self._audit_refusal(inv.actor, inv.place, name)
-            reply = _error(exc)
+                await self._audit_refusal(actor, place, subject.name)
+            reply = Reply(Message.text(exc.sentence), outcome=exc.outcome)
         except Exception:
             error_id = secrets.token_hex(4)
-            log.exception("command /%s failed (error id %s)", name, error_id)
+            log.exception("%s failed (error id %s)", subject.described, error_id)
             reply = _apology(error_id)
-        metrics.COMMANDS.labels(name, str(inv.actor.platform), reply.outcome).inc()
-        metrics.COMMAND_DURATION.labels(str(inv.actor.platform)).observe(
-            time.perf_counter() - started
-        )
+        finally:
+            self.gate.leave()
+        metrics.COMMANDS.labels(subject.name, platform, reply.outcome).inc()
+        metrics.COMMAND_DURATION.labels(platform).observe(time.perf_counter() - started)
         return reply
+
+    # -- the work --
+
+    def _label(self, inv: Invocation, spec: CommandSpec) -> str:
+        return self.services.command_label(inv.actor.platform, spec.name)
 
     def _check_permission(self, actor: Actor, permission: Permission, what: str) -> None:
         if permission is Permission.MAINTAINER and not is_maintainer(actor, self.services.settings):
             raise PermissionDenied(f"Only maintainers can use {what}.")
 
-    async def _run(
-        self,
-        inv: Invocation,
-        spec: CommandSpec,
-        raw: Mapping[str, object],
-        confirm_token: str | None,
-    ) -> Reply:
+    async def _run(self, inv: Invocation, ready: Prepared, confirm_token: str | None) -> Reply:
         services = self.services
-        label = services.command_label(inv.actor.platform, spec.name)
-        self._check_permission(inv.actor, spec.permission, label)
+        spec = ready.spec
         zone = services.settings.community.timezone
         if any(a.type is ArgType.DATETIME for a in (*spec.args, *spec.options)):
-            zone = await self.zone_of(inv.actor) or zone
+            zone = await self._zone_of(inv.actor) or zone
         # Arguments are resolved (URL look-ups included) before the transaction opens, so no
         # write lock is held while waiting on the network.
         args = await argtypes.resolve(
             spec,
-            raw,
+            ready.raw,
             platform=inv.actor.platform,
             member_parser=self.member_parsers.get(inv.actor.platform),
             urls=services.urls,
@@ -136,45 +188,76 @@ class Dispatcher:
         public = spec.visibility is Visibility.PUBLIC or (
             spec.allow_public and bool(args.get("public"))
         )
-        async with services.db.session() as session:
-            now = services.clock()
-            if inv.dedup_key and not await first_delivery(
-                session, str(inv.actor.platform), inv.dedup_key, now
-            ):
-                return Reply(Message.text("Already handled."), outcome="duplicate")
+
+        async def body(ctx: Context) -> Reply:
             if confirm_token is not None:
-                gone = await session.execute(
+                gone = await ctx.session.execute(
                     delete(Confirmation).where(Confirmation.token == confirm_token)
                 )
                 if not gone.rowcount:  # type: ignore[attr-defined]
                     raise UserError("That was already confirmed or cancelled.")
-            member = await ensure_member(
-                session, services.community_id, inv.actor.ref, now, acting=True
-            )
-            ctx = Context(
-                services, inv.actor, inv.place, session, member, now, spec, args, confirmed, public
-            )
             if spec.confirm is not None and not confirmed:
                 return await self._preview(ctx, inv)
             result = await spec.handler(ctx)
             reply = result if isinstance(result, Reply) else Reply(result, public=public)
             if spec.permission is Permission.MAINTAINER and spec.audited and not ctx._audited:
-                ctx.audit(label, _describe(spec, args))
+                ctx.audit(self._label(inv, spec), _describe(spec, args))
+            return reply
+
+        return await self._transaction(
+            inv.actor,
+            inv.place,
+            inv.dedup_key,
+            body,
+            spec=spec,
+            args=args,
+            confirmed=confirmed,
+            public=public,
+        )
+
+    async def _action(self, press: Press, kind: str, rest: str) -> Reply:
+        action = self.services.registry.actions.get(kind)
+        if action is None:
+            raise UserError("That button no longer does anything.")
+        self._check_permission(press.actor, action.permission, "that button")
+
+        async def body(ctx: Context) -> Reply:
+            result = await action.handler(ctx, rest)
+            return result if isinstance(result, Reply) else Reply(result, replace=True)
+
+        return await self._transaction(press.actor, press.place, press.dedup_key, body)
+
+    async def _transaction(
+        self,
+        actor: Actor,
+        place: Place,
+        dedup_key: str | None,
+        body: Callable[[Context], Awaitable[Reply]],
+        **context: Any,
+    ) -> Reply:
+        """Run `body` in one transaction with the member loaded; wake the timer after commit."""
+        services = self.services
+        async with services.db.session() as session:
+            now = services.clock()
+            if dedup_key and not await first_arrival(session, str(actor.platform), dedup_key, now):
+                return Reply(Message.text("Already handled."), outcome="duplicate")
+            member = await ensure_member(
+                session, services.community_id, actor.ref, now, acting=True
+            )
+            ctx = Context(services, actor, place, session, member, now, **context)
+            reply = await body(ctx)
+            reply = replace(reply, zone=member.timezone)
             wake = enqueued(session)
         if wake:
             # Only now, after the commit, can the timer see the new rows.
             services.wake()
         return reply
 
-    async def zone_of(self, actor: Actor) -> str | None:
-        """The zone this person set, if any."""
+    async def _zone_of(self, actor: Actor) -> str | None:
+        """The zone this person set, if any (for the times they type, before the transaction)."""
         async with self.services.db.sessions() as session:
-            return await session.scalar(
-                select(Member.timezone).where(
-                    Member.community_id == self.services.community_id,
-                    Member.platform == str(actor.platform),
-                    Member.platform_user_id == actor.user_id,
-                )
+            return await zone_of(
+                session, self.services.community_id, str(actor.platform), actor.user_id
             )
 
     async def _preview(self, ctx: Context, inv: Invocation) -> Reply:
@@ -207,45 +290,19 @@ class Dispatcher:
                 now = self.services.clock()
                 member = await ensure_member(session, self.services.community_id, actor.ref, now)
                 session.add(
-                    AuditEntry(
-                        community_id=self.services.community_id,
-                        at=now,
-                        member_id=member.id,
-                        platform=str(actor.platform),
-                        actor_name=actor.display_name or actor.user_id,
-                        action=what[:100],
-                        detail="refused: not a maintainer",
-                        place="direct message" if place.is_dm else place.channel_id,
-                        outcome="denied",
+                    audit_entry(
+                        self.services.community_id,
+                        now,
+                        member,
+                        actor,
+                        place,
+                        what,
+                        "refused: not a maintainer",
+                        "denied",
                     )
                 )
         except Exception:
             log.exception("could not audit a refusal")
-
-    # -- button presses --
-
-    async def press(self, press: Press) -> Reply:
-        started = time.perf_counter()
-        kind, _, rest = press.action_id.partition(":")
-        name = f"button {kind}"
-        try:
-            if kind in (CONFIRM, CANCEL):
-                reply = await self._confirmation(press, kind, rest)
-            else:
-                reply = await self._action(press, kind, rest)
-        except UserError as exc:
-            if isinstance(exc, PermissionDenied):
-                await self._audit_refusal(press.actor, press.place, name)
-            reply = _error(exc)
-        except Exception:
-            error_id = secrets.token_hex(4)
-            log.exception("button %s failed (error id %s)", press.action_id[:60], error_id)
-            reply = _apology(error_id)
-        metrics.COMMANDS.labels(name, str(press.actor.platform), reply.outcome).inc()
-        metrics.COMMAND_DURATION.labels(str(press.actor.platform)).observe(
-            time.perf_counter() - started
-        )
-        return reply
 
     async def _confirmation(self, press: Press, kind: str, token: str) -> Reply:
         async with self.services.db.sessions() as session:
@@ -264,31 +321,19 @@ class Dispatcher:
                 Message.text("Cancelled; nothing was done."), replace=True, outcome="cancelled"
             )
         inv = _decode(row.payload, press.actor)
-        spec, raw = self.spec_for(inv)
-        reply = await self._run(inv, spec, raw, confirm_token=token)
+        reply = await self._run(inv, self.prepare(inv), confirm_token=token)
         return replace(reply, replace=True)
 
-    async def _action(self, press: Press, kind: str, rest: str) -> Reply:
-        action = self.services.registry.actions.get(kind)
-        if action is None:
-            raise UserError("That button no longer does anything.")
-        self._check_permission(press.actor, action.permission, "that button")
-        async with self.services.db.session() as session:
-            now = self.services.clock()
-            if press.dedup_key and not await first_delivery(
-                session, str(press.actor.platform), press.dedup_key, now
-            ):
-                return Reply(Message.text("Already handled."), outcome="duplicate")
-            member = await ensure_member(
-                session, self.services.community_id, press.actor.ref, now, acting=True
-            )
-            ctx = Context(self.services, press.actor, press.place, session, member, now)
-            result = await action.handler(ctx, rest)
-            reply = result if isinstance(result, Reply) else Reply(result, replace=True)
-            wake = enqueued(session)
-        if wake:
-            self.services.wake()
-        return reply
+
+@dataclass(slots=True)
+class Subject:
+    """What is being answered (`meeting next`, `button confirm`), once it is known."""
+
+    name: str
+
+    @property
+    def described(self) -> str:
+        return self.name if self.name.startswith("button ") else f"command /{self.name}"
 
 
 def _describe(spec: CommandSpec, args: Mapping[str, Any]) -> str:

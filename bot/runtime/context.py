@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.invocation import Actor, MemberRef, Place
-from bot.core.permissions import is_maintainer
-from bot.core.services import Services
+from bot.runtime.permissions import is_maintainer
+from bot.runtime.services import Services
 from bot.store.members import ensure_member
 from bot.store.models import AuditEntry, Member
 
@@ -61,21 +61,38 @@ class Context:
         """Record a maintainer action in this transaction (so it exists only if the action does)."""
         self._audited = True
         self.session.add(
-            AuditEntry(
-                community_id=self.community_id,
-                at=self.now,
-                member_id=self.member.id,
-                platform=str(self.actor.platform),
-                actor_name=self.actor.display_name or self.actor.user_id,
-                action=action[:100],
-                detail=detail[:2000],
-                place=_place_label(self.place),
-                outcome=outcome,
+            audit_entry(
+                self.community_id,
+                self.now,
+                self.member,
+                self.actor,
+                self.place,
+                action,
+                detail,
+                outcome,
             )
         )
 
 
-def _place_label(place: Place) -> str | None:
-    if place.is_dm:
-        return "direct message"
-    return place.channel_id
+def audit_entry(
+    community_id: int,
+    at: datetime,
+    member: Member,
+    actor: Actor,
+    place: Place,
+    action: str,
+    detail: str,
+    outcome: str,
+) -> AuditEntry:
+    """One audit-log row: who (member and display name), what, where, when, how it ended."""
+    return AuditEntry(
+        community_id=community_id,
+        at=at,
+        member_id=member.id,
+        platform=str(actor.platform),
+        actor_name=actor.display_name or actor.user_id,
+        action=action[:100],
+        detail=detail[:2000],
+        place="direct message" if place.is_dm else place.channel_id,
+        outcome=outcome,
+    )

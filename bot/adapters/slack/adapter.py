@@ -30,17 +30,18 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.adapters.base import DeliveryError
-from bot.adapters.slack_people import SlackUsers, UserGroups
-from bot.adapters.slack_render import SlackMessage, render
-from bot.adapters.slack_web import build_client, delivery_error, retry_handlers
-from bot.core.dispatch import Dispatcher
+from bot.adapters.slack.home import home_view
+from bot.adapters.slack.people import SlackUsers, UserGroups
+from bot.adapters.slack.render import SlackMessage, render
+from bot.adapters.slack.web_api import build_client, delivery_error, retry_handlers
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
-from bot.core.message import Bullets, Message, Paragraph, Quote, Time
+from bot.core.message import Message
+from bot.core.ports import DeliveryError
 from bot.core.replies import Reply
-from bot.core.services import Services
-from bot.scheduling.targets import Target, TargetKind
-from bot.store.inbound import first_delivery
+from bot.core.targets import Target, TargetKind
+from bot.runtime.dispatch import Dispatcher
+from bot.runtime.services import Services
+from bot.store.inbound import first_arrival
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +78,6 @@ def _quiet_token_warning(record: logging.LogRecord) -> bool:
     return "token` will be unused" not in record.getMessage()
 
 
-def _has_time(message: Message) -> bool:
-    for block in message.blocks:
-        match block:
-            case Paragraph(parts=parts) | Quote(parts=parts):
-                if any(isinstance(p, Time) for p in parts):
-                    return True
-            case Bullets(items=items):
-                if any(isinstance(p, Time) for item in items for p in item):
-                    return True
-    return False
-
-
 class SlackAdapter:
     platform = Platform.SLACK
 
@@ -111,7 +100,7 @@ class SlackAdapter:
         )
         self.usergroups = UserGroups(self.client, settings.slack.maintainer_usergroups)
         secret = settings.slack_signing_secret
-        bolt_log = logging.getLogger("bot.adapters.slack.bolt")
+        bolt_log = logging.getLogger("bot.adapters.slack.adapter.bolt")
         bolt_log.addFilter(_quiet_token_warning)
         self.app = AsyncApp(
             client=self.client,
@@ -242,10 +231,9 @@ class SlackAdapter:
         self._follow(late(task))
         return None
 
-    async def _rendered(self, reply: Reply, user_id: str) -> list[SlackMessage]:
-        zone = None
-        if not reply.public and _has_time(reply.message):
-            zone = await self.dispatcher.zone_of(Actor(Platform.SLACK, user_id))
+    def _rendered(self, reply: Reply) -> list[SlackMessage]:
+        # A private answer is read by the asker alone: their own zone in the fallback text.
+        zone = None if reply.public else reply.zone
         return render(reply.message, ping=self.settings.slack.announce_ping, reader_zone=zone)
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
@@ -267,7 +255,7 @@ class SlackAdapter:
         if reply is None:
             await ack(text=STILL_WORKING, response_type="ephemeral")
             return
-        first, *rest = await self._rendered(reply, user_id)
+        first, *rest = self._rendered(reply)
         kind = "in_channel" if reply.public else "ephemeral"
         await ack(text=first.text, blocks=first.blocks, response_type=kind)
         if rest:
@@ -302,7 +290,7 @@ class SlackAdapter:
     async def _respond(
         self, response_url: str, reply: Reply, user_id: str, *, replace: bool
     ) -> None:
-        parts = await self._rendered(reply, user_id)
+        parts = self._rendered(reply)
         kind = "in_channel" if reply.public else "ephemeral"
         await self._send_parts(response_url, parts, kind, replace=replace)
 
@@ -337,7 +325,7 @@ class SlackAdapter:
         event_id = body.get("event_id")
         if body.get("type") == "event_callback" and event_id:
             async with self.services.db.session() as session:
-                first = await first_delivery(
+                first = await first_arrival(
                     session, str(Platform.SLACK), f"event:{event_id}", self.services.clock()
                 )
             if not first:
@@ -349,9 +337,8 @@ class SlackAdapter:
             self._follow(self.publish_home(event["user"]))
 
     async def publish_home(self, user_id: str) -> None:
-        from bot.adapters.slack_home import home_view
-
-        view = await home_view(self, user_id)
+        actor = Actor(Platform.SLACK, user_id, "", await self.usergroups.groups_of(user_id))
+        view = await home_view(self.services, self.dispatcher, actor)
         await self.client.views_publish(user_id=user_id, view=view)
 
     # ------------------------------------------------------------------ outbound
@@ -364,29 +351,30 @@ class SlackAdapter:
             self._dm_channels[target.id] = opened["channel"]["id"]
         return self._dm_channels[target.id]
 
-    async def _parts_for(self, target: Target, message: Message) -> list[SlackMessage]:
-        zone = None
-        if target.kind is TargetKind.DM and _has_time(message):
-            zone = await self.dispatcher.zone_of(Actor(Platform.SLACK, target.id))
+    def _parts_for(self, message: Message, zone: str | None) -> list[SlackMessage]:
         return render(message, ping=self.settings.slack.announce_ping, reader_zone=zone)
 
-    async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
+    async def send(
+        self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
+    ) -> str:
         del nonce  # Slack has no idempotency key for chat.postMessage
         try:
             channel = await self._channel(target)
             stamps = []
-            for part in await self._parts_for(target, message):
+            for part in self._parts_for(message, zone):
                 posted = await self.client.chat_postMessage(channel=channel, **part.as_kwargs())
                 stamps.append(posted["ts"])
         except Exception as exc:
             raise delivery_error(exc) from exc
         return f"{channel}/{','.join(stamps)}"
 
-    async def edit(self, target: Target, ref: str, message: Message) -> None:
+    async def edit(
+        self, target: Target, ref: str, message: Message, *, zone: str | None = None
+    ) -> None:
         channel, _, joined = ref.partition("/")
         stamps = [s for s in joined.split(",") if s]
         try:
-            parts = await self._parts_for(target, message)
+            parts = self._parts_for(message, zone)
             for ts, part in zip(stamps, parts, strict=False):
                 await self.client.chat_update(channel=channel, ts=ts, **part.as_kwargs())
             for part in parts[len(stamps) :]:

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import aiohttp
 import discord
 
-from bot.adapters.base import DeliveryError
-from bot.adapters.discord_render import render
+from bot.adapters.discord.render import render
 from bot.core.message import Message
-from bot.scheduling.targets import Target, TargetKind
+from bot.core.ports import DeliveryError
+from bot.core.targets import Target, TargetKind
 
 
 class DiscordPosts:

@@ -17,22 +17,23 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.adapters.discord_answer import (
+from bot.adapters.discord.answer import (
     RESPOND_WITHIN,
     OnePerTurn,
     answer_command,
     answer_press,
 )
-from bot.adapters.discord_client import make_client
-from bot.adapters.discord_complete import Completions
-from bot.adapters.discord_posts import DiscordPosts
-from bot.adapters.discord_tree import install, opens_form, schema, schema_hash
+from bot.adapters.discord.client import make_client
+from bot.adapters.discord.complete import Completions
+from bot.adapters.discord.posts import DiscordPosts
+from bot.adapters.discord.tree import install, opens_form, schema, schema_hash
 from bot.core.commands import Arg, CommandSpec
-from bot.core.dispatch import Dispatcher
+from bot.core.errors import UserError
 from bot.core.invocation import Actor, Invocation, MemberRef, Place, Platform, Press
 from bot.core.message import Message
-from bot.core.services import Services
-from bot.scheduling.targets import Target
+from bot.core.targets import Target
+from bot.runtime.dispatch import Dispatcher, Prepared
+from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ class DiscordAdapter:
 
     async def sync_if_changed(self) -> bool:
         """Register the commands when their schema differs from the last one synced."""
-        from bot.adapters.discord_sync import store_hash, stored_hash, sync_tree
+        from bot.adapters.discord.sync import store_hash, stored_hash, sync_tree
 
         digest = schema_hash(schema(self.tree))
         key = f"{SCHEMA_KEY}:{','.join(map(str, self.settings.discord.guild_ids)) or 'global'}"
@@ -326,10 +327,16 @@ class DiscordAdapter:
         try:
             with self._answering():
                 await self._starts.turn()
+                # Discord must know up front whether the answer is ephemeral: the command is
+                # matched once here and handed on, not parsed again.
+                try:
+                    prepared: Prepared | None = self.dispatcher.prepare(inv)
+                except UserError:
+                    prepared = None  # answered privately by handle(), with the reason
                 await answer_command(
                     interaction,
-                    self.dispatcher.handle(inv),
-                    public=self.dispatcher.is_public(inv),
+                    self.dispatcher.handle(inv, prepared),
+                    public=prepared is not None and prepared.public,
                     respond_within=self.respond_within,
                 )
         except discord.HTTPException as exc:
@@ -360,10 +367,17 @@ class DiscordAdapter:
 
     # -- deliveries --
 
-    async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
+    # Discord shows times in each reader's own zone (<t:…>), so `zone` is not needed here.
+    async def send(
+        self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
+    ) -> str:
+        del zone
         return await self.posts.send(target, message, nonce=nonce)
 
-    async def edit(self, target: Target, ref: str, message: Message) -> None:
+    async def edit(
+        self, target: Target, ref: str, message: Message, *, zone: str | None = None
+    ) -> None:
+        del zone
         await self.posts.edit(target, ref, message)
 
     async def delete(self, target: Target, ref: str) -> None:

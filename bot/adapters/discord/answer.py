@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.adapters.discord_render import Rendered, render
+from bot.adapters.discord.render import Rendered, render
 from bot.core.replies import Reply
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from bot.config import Settings
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.adapters.slack_manifest import manifest_yaml, url_problem
+    from bot.adapters.slack.manifest import manifest_yaml, url_problem
     from bot.app import build_registries
-    from bot.cli import Refusal
+    from bot.cli.main import Refusal
 
     if args.slack_command != "manifest":
         raise Refusal("say which Slack command: `communitybot slack manifest [--socket-mode]`.")

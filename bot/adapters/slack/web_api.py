@@ -26,7 +26,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
-from bot.adapters.base import DeliveryError
+from bot.core.ports import DeliveryError
 
 PLATFORM = "slack"
 # Waiting longer than this inside one call would hold a delivery's claim (or a person's

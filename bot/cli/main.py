@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from bot.config import ConfigError, load_settings
+    from bot.app import load_settings
+    from bot.config import ConfigError
 
     try:
         return load_settings(getattr(args, "config", None))
@@ -240,9 +241,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "console": cmd_console,
     "db": cmd_db,
-    "slack": _delegate("bot.adapters.slack_cli", "main"),
-    "discord": _delegate("bot.adapters.discord_cli", "main"),
-    "export": _delegate("bot.features.export", "main"),
+    "slack": _delegate("bot.cli.slack", "main"),
+    "discord": _delegate("bot.cli.discord", "main"),
+    "export": _delegate("bot.cli.export", "main"),
 }
 
 

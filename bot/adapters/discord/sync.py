@@ -12,11 +12,11 @@ import discord
 from discord import app_commands
 from sqlalchemy import select
 
-from bot.adapters.discord_client import make_client
-from bot.adapters.discord_tree import install
+from bot.adapters.discord.client import make_client
+from bot.adapters.discord.tree import install
 from bot.config import Settings
 from bot.core.commands import ArgType, CommandSpec, Registry
-from bot.core.services import Services
+from bot.runtime.services import Services
 from bot.store.models import BotState
 from bot.store.upsert import upsert
 

@@ -23,7 +23,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.core.commands import Arg, ArgType, CommandSpec, Registry
+from bot.core.commands import Arg, ArgType, CommandSpec, Registry, ValueType
 
 # Discord's limits on a command's schema.
 MAX_NAME = 32
@@ -34,20 +34,22 @@ MAX_COMMAND_CHARS = 8000
 MAX_STRING = 6000
 
 OnCommand = Callable[[discord.Interaction, CommandSpec, dict[str, Any]], Awaitable[None]]
-Completer = Callable[[discord.Interaction, ArgType, str], Awaitable[list[str]]]
+Completer = Callable[[discord.Interaction, ArgType | ValueType, str], Awaitable[list[str]]]
 
 # Bounds for text options whose values are short by nature.
 _SHORT = {
     ArgType.WORD: 100,
-    ArgType.MEETING: 40,
-    ArgType.SURVEY: 100,
     ArgType.DATE: 10,
     ArgType.DATETIME: 60,
     ArgType.DURATION: 12,
     ArgType.URL: 2000,
     ArgType.ZONE: 64,
 }
-AUTOCOMPLETED = frozenset({ArgType.MEETING, ArgType.SURVEY, ArgType.ZONE})
+
+
+def autocompleted(kind: ArgType | ValueType) -> bool:
+    """Time zones and the features' own types (meeting ids, survey names) are suggested."""
+    return isinstance(kind, ValueType) or kind is ArgType.ZONE
 
 
 def _describe(text: str) -> str:
@@ -74,7 +76,8 @@ def _annotation(arg: Arg) -> Any:
             return str
         case ArgType.TEXT:
             return app_commands.Range[str, 1, min(arg.max_length, MAX_STRING)]
-    limit = min(arg.max_length, _SHORT.get(arg.type, MAX_STRING))
+    short = arg.type.max_length if isinstance(arg.type, ValueType) else _SHORT.get(arg.type)
+    limit = min(arg.max_length, short or MAX_STRING)
     return app_commands.Range[str, 1, limit]
 
 
@@ -130,14 +133,14 @@ def _command(spec: CommandSpec, name: str, on_command: OnCommand, complete: Comp
     if choices:
         fn = app_commands.choices(**choices)(fn)
     completers = {
-        arg_of[a.name]: _completer(a.type, complete) for a, _ in options if a.type in AUTOCOMPLETED
+        arg_of[a.name]: _completer(a.type, complete) for a, _ in options if autocompleted(a.type)
     }
     if completers:
         fn = app_commands.autocomplete(**completers)(fn)
     return app_commands.Command(name=name, description=_describe(spec.summary), callback=fn)
 
 
-def _completer(kind: ArgType, complete: Completer) -> Any:
+def _completer(kind: ArgType | ValueType, complete: Completer) -> Any:
     async def suggest(
         interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:

@@ -1,0 +1,1 @@
+"""/communitybot: help, a member's time zone, the audit log."""
