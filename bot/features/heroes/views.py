@@ -162,7 +162,11 @@ def announcement(
 
 
 def hall_entry_line(entry: HeroHallEntry, title: Callable[[str], str]) -> list[Inline | str]:
-    """A Hero as their platform shows them while the account lives, else the name snapshot."""
+    """A Hero as their platform shows them while the account lives, else the name snapshot.
+
+    Only the maintainer's own announcement message follows the name: `citation` may hold a
+    nominator's reason, which nominators write for the reviewers, so the hall never shows it.
+    """
     who: Inline = (
         Text(entry.display_name)
         if entry.member_id is None
@@ -171,6 +175,6 @@ def hall_entry_line(entry: HeroHallEntry, title: Callable[[str], str]) -> list[I
         )
     )
     line: list[Inline | str] = [Strong(title(entry.cycle)), " — ", who]
-    if entry.citation:
-        line += [": ", Text(entry.citation)]
+    if entry.message:
+        line += [": ", Text(entry.message)]
     return line
