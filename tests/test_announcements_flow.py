@@ -270,9 +270,10 @@ async def test_list_shows_scheduled_and_posted_with_ids_and_outcomes(bot: Bot) -
     await bot.say("/announce cancel 3")
     listed = await bot.say("/announce list")
     lines = [ln for ln in listed.splitlines() if ln.strip().startswith("•")]
-    assert lines[0].startswith("  • #2 — scheduled for Mon 30 Nov 2026, 10:00 PST (18:00 UTC)")
-    assert "(pings)" in lines[0]
-    assert lines[1].startswith("  • #3 — cancelled")
+    # Newest first by creation (#3 was made last though #2 is due later).
+    assert lines[0].startswith("  • #3 — cancelled")
+    assert lines[1].startswith("  • #2 — scheduled for Mon 30 Nov 2026, 10:00 PST (18:00 UTC)")
+    assert "(pings)" in lines[1]
     assert lines[2].startswith("  • #1 — posted to 1 of 1 — by maya: Posted one")
 
 

@@ -59,8 +59,8 @@ async def test_the_calendar_posts_in_order(sqlite_url: str) -> None:
         await bot.run_due(DEC_1)
         closed = [p for p in bot.posts() if "have closed" in p]
         assert closed == [
-            "Nominations for the November 2026 Community Hero have closed: 3 nomination(s) of "
-            "2 member(s), 1 waiting for review. See `/hero nominations 2026-11`."
+            "Nominations for the November 2026 Community Hero have closed: 3 nominations of "
+            "2 members, 1 waiting for review. See `/hero nominations 2026-11`."
         ]
         # Due at the same instant, the two are sent concurrently, in either order.
         assert any("December 2026 Community Hero are open" in p for p in bot.posts()[-2:])

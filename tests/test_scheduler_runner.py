@@ -363,7 +363,7 @@ async def test_after_max_attempts_a_transient_failure_is_final_and_noticed(world
     assert [round(d.total_seconds()) for d in delays] == [15, 30, 60, 120, 240]
     await world.runner.run_due(now + timedelta(seconds=1))
     [notice] = world.slack.texts(Target.channel(Platform.SLACK, SLACK_MAINTAINERS))
-    assert f"after {MAX_ATTEMPTS} attempt(s)" in notice
+    assert f"after {MAX_ATTEMPTS} attempts:" in notice
     assert world.slack.texts(GENERAL) == []
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete
 from bot import metrics
 from bot.core import argtypes, grammar
 from bot.core.argtypes import MemberParser
+from bot.core.audit_text import audit_value
 from bot.core.commands import ArgType, CommandSpec, Permission, Visibility
 from bot.core.errors import PermissionDenied, UserError
 from bot.core.invocation import Actor, Invocation, MemberRef, Place, Platform, Press
@@ -345,7 +346,7 @@ def _describe(spec: CommandSpec, args: Mapping[str, Any]) -> str:
             continue
         if isinstance(value, MemberRef):
             value = f"@{value.display_name or value.user_id}"
-        parts.append(f"{arg.name}={str(value)[:200]}")
+        parts.append(f"{arg.name}={audit_value(value)[:200]}")
     return ", ".join(parts)
 
 

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.core.invocation import Platform
 from bot.core.message import Message, para
 from bot.core.targets import Target
+from bot.core.wording import counted
 from bot.scheduling.kinds import SendContext
 from bot.scheduling.queue import Planned
 from bot.scheduling.targets import maintainer_target
@@ -46,7 +47,7 @@ def failure_notice(settings: Settings, row: Delivery, reason: str, now: datetime
         now,
         {
             "text": f"A scheduled {what} ({row.subject}, {row.occurrence}) to {where} could not "
-            f"be sent after {row.attempts} attempt(s): {reason[:REASON_MAX]}"
+            f"be sent after {counted(row.attempts, 'attempt')}: {reason[:REASON_MAX]}"
         },
     )
 

@@ -119,11 +119,11 @@ async def get_for_update(
 
 
 async def listed(session: AsyncSession, community_id: int, limit: int) -> Sequence[Announcement]:
-    """Active and recently ended announcements, newest due time first."""
+    """Active and recently ended announcements, newest first (by creation, not due time)."""
     rows = await session.scalars(
         select(Announcement)
         .where(Announcement.community_id == community_id)
-        .order_by(Announcement.due_at.desc(), Announcement.id.desc())
+        .order_by(Announcement.created_at.desc(), Announcement.id.desc())
         .limit(limit)
     )
     return rows.all()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
+from bot.core.audit_text import audit_value
 from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
 from bot.core.errors import UserError
 from bot.core.invocation import Platform
@@ -124,7 +125,7 @@ async def post(ctx: Context) -> Message:
         ],
         ctx.now,
     )
-    when = "now" if due is None else f"at {due.isoformat()}"
+    when = "now" if due is None else f"at {audit_value(due)}"
     ctx.audit(
         ctx.label("announce"),
         f"#{announcement.id} {when}{', with ping' if announcement.ping else ''} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.audit_text import audit_parts
 from bot.core.commands import Arg, ArgType, CommandSpec, Permission
 from bot.core.message import (
     Bullets,
@@ -74,7 +75,8 @@ async def audit_command(ctx: Context) -> Message:
             Time(r.at, ctx.zone),
             f" — {r.actor_name} ({r.platform}) ",
             Strong(r.action),
-            f"{': ' + r.detail if r.detail else ''}{' in ' + r.place if r.place else ''}",
+            *([": ", *audit_parts(r.detail, ctx.zone)] if r.detail else []),
+            f"{' in ' + r.place if r.place else ''}",
             "" if r.outcome == "ok" else f" [{r.outcome}]",
         ]
         for r in rows

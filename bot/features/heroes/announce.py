@@ -12,6 +12,7 @@ from bot.core.errors import UserError
 from bot.core.invocation import MemberRef, Platform
 from bot.core.message import Mention, Message, Text, message, para
 from bot.core.targets import Target
+from bot.core.wording import counted
 from bot.features.heroes import schedule
 from bot.features.heroes.cycles import Cycle
 from bot.features.heroes.rules import calendar_cycle, named_cycle, nominating_cycle
@@ -76,7 +77,7 @@ async def preview(ctx: Context) -> Message:
             f"This announces the {cycle.title} Community Hero in {len(targets)} "
             f"channel{'s' if len(targets) != 1 else ''} ({_where(targets)}); ",
             Mention(member_ref(nominee)),
-            f" has {len(rows)} nomination(s) this cycle. It will read:",
+            f" has {counted(len(rows), 'nomination')} this cycle. It will read:",
         ),
         *post.blocks,
     )

@@ -134,7 +134,7 @@ async def _review(ctx: Context, cycle: Cycle, nominee: Member, verb: str) -> lis
         )
     rows = await store.nominations_in(ctx.session, ctx.community_id, cycle.key, nominee.id)
     if not rows:
-        raise UserError(f"{name_of(nominee)} has no nominations for {cycle.title} ({cycle.key}).")
+        raise UserError(f"@{name_of(nominee)} has no nominations for {cycle.title} ({cycle.key}).")
     decision = REVIEW_VERBS[verb]
     await store.set_review(
         ctx.session, ctx.community_id, cycle.key, nominee.id, decision, ctx.member.id, ctx.now

@@ -63,6 +63,11 @@ class Cycle:
     def following(self) -> Cycle:
         return _build(self.next_first_day, self.quarterly, self.zone, self.window_days)
 
+    @property
+    def open_until(self) -> datetime:
+        """The last minute of nominations, as people read it: 23:59, not the next 00:00."""
+        return self.closes_at - timedelta(minutes=1)
+
     def is_open(self, now: datetime) -> bool:
         return self.start <= now < self.closes_at
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.invocation import Platform
 from bot.core.message import Code, Heading, Message, Strong, Time, message, para
 from bot.core.targets import Target
+from bot.core.wording import counted
 from bot.features.heroes.config import heroes_config
 from bot.features.heroes.cycles import Cycle
 from bot.features.heroes.rules import calendar_cycle, named_cycle
@@ -130,7 +131,7 @@ async def render_open(ctx: SendContext, row: Delivery) -> Message | None:
             "Nominations for the ",
             Strong(f"{cycle.title} Community Hero"),
             " are open until ",
-            Time(cycle.closes_at, zone),
+            Time(cycle.open_until, zone),
             ". Who is your Community Hero? Tell the maintainers, privately, with ",
             _nominate_hint(ctx),
             ".",
@@ -148,8 +149,8 @@ async def render_closing(ctx: SendContext, row: Delivery) -> Message | None:
     return message(
         para(
             f"Nominations for the {cycle.title} Community Hero close in {days} "
-            f"day{'s' if days != 1 else ''}, at ",
-            Time(cycle.closes_at, zone),
+            f"day{'s' if days != 1 else ''}, at the end of ",
+            Time(cycle.open_until, zone),
             ". There is still time to nominate someone: ",
             _nominate_hint(ctx),
             ".",
@@ -172,8 +173,9 @@ async def render_closed(ctx: SendContext, row: Delivery) -> Message | None:
         )
     waiting = sum(1 for n in nominees if n.member.id not in reviews)
     return Message.text(
-        f"Nominations for the {cycle.title} Community Hero have closed: {len(rows)} "
-        f"nomination(s) of {len(nominees)} member(s), {waiting} waiting for review. "
+        f"Nominations for the {cycle.title} Community Hero have closed: "
+        f"{counted(len(rows), 'nomination')} of {counted(len(nominees), 'member')}, "
+        f"{waiting} waiting for review. "
         "See ",
         Code(f"{label} {cycle.key}"),
         ".",

@@ -24,6 +24,7 @@ from bot.core.message import (
     para,
     quote,
 )
+from bot.core.wording import counted
 from bot.features.heroes.cycles import Cycle
 from bot.store.heroes import Decision, HeroHallEntry, NominationRow
 from bot.store.models import Member
@@ -95,14 +96,16 @@ def nominations_list(
     if hero is not None:
         blocks.append(para("The Hero was announced: ", Strong(hero.display_name), "."))
     elif now < cycle.closes_at:
-        blocks.append(para("Nominations are open until ", Time(cycle.closes_at, zone), "."))
+        blocks.append(para("Nominations are open until ", Time(cycle.open_until, zone), "."))
     else:
         blocks.append(para("Nominations closed ", Time(cycle.closes_at, zone), "."))
     nominees = group_by_nominee(rows)
     if not nominees:
         blocks.append(para("No nominations yet."))
         return message(*blocks)
-    blocks.append(para(f"{len(rows)} nomination(s) of {len(nominees)} member(s):"))
+    blocks.append(
+        para(f"{counted(len(rows), 'nomination')} of {counted(len(nominees), 'member')}:")
+    )
     buttons: list[Button] = []
     for index, nominee in enumerate(nominees[:LISTED_NOMINEES]):
         count = len(nominee.rows)
@@ -162,7 +165,11 @@ def announcement(
 
 
 def hall_entry_line(entry: HeroHallEntry, title: Callable[[str], str]) -> list[Inline | str]:
-    """A Hero as their platform shows them while the account lives, else the name snapshot."""
+    """A Hero as their platform shows them while the account lives, else the name snapshot.
+
+    Only the maintainer's own announcement message follows the name: `citation` may hold a
+    nominator's reason, which nominators write for the reviewers, so the hall never shows it.
+    """
     who: Inline = (
         Text(entry.display_name)
         if entry.member_id is None
@@ -171,6 +178,6 @@ def hall_entry_line(entry: HeroHallEntry, title: Callable[[str], str]) -> list[I
         )
     )
     line: list[Inline | str] = [Strong(title(entry.cycle)), " — ", who]
-    if entry.citation:
-        line += [": ", Text(entry.citation)]
+    if entry.message:
+        line += [": ", Text(entry.message)]
     return line

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, vDuration, vRecur
 
 from bot.features.meetings.recurrence import Move, Series
+from bot.features.meetings.vtimezone import build_vtimezone
 
 PRODUCT_ID = "-//communitybot//meetings//EN"
 UID_DOMAIN = "communitybot"
@@ -34,7 +35,7 @@ class FeedEntry:
     uid: str  # stable across edits; see meeting_uid
     name: str
     series: Series
-    stamp: datetime  # aware: when the meeting last changed (DTSTAMP)
+    stamp: datetime  # aware: when the meeting last changed (LAST-MODIFIED)
     sequence: int = 0  # bumped on every edit that changes what calendars show
     description: str = ""
     join_url: str | None = None
@@ -71,8 +72,8 @@ def build_calendar(entries: Iterable[FeedEntry], *, name: str, now: datetime) ->
     events: list[Event] = []
     years: dict[str, tuple[int, int]] = {}
     for entry in entries:
-        events.append(_series_event(entry))
-        events.extend(_override_event(entry, move) for move in _held_moves(entry.series))
+        events.append(_series_event(entry, now))
+        events.extend(_override_event(entry, move, now) for move in _held_moves(entry.series))
         first, last = _years_spanned(entry.series, now)
         if entry.series.zone != "UTC":
             old = years.get(entry.series.zone, (first, last))
@@ -84,9 +85,9 @@ def build_calendar(entries: Iterable[FeedEntry], *, name: str, now: datetime) ->
     return calendar.to_ical()
 
 
-def _series_event(entry: FeedEntry) -> Event:
+def _series_event(entry: FeedEntry, now: datetime) -> Event:
     series = entry.series
-    event = _base_event(entry)
+    event = _base_event(entry, now)
     event.add("DTSTART", _local(series, series.local_start))
     event.add("DURATION", series.duration)
     if series.rrule is not None:
@@ -96,19 +97,22 @@ def _series_event(entry: FeedEntry) -> Event:
     return event
 
 
-def _override_event(entry: FeedEntry, move: Move) -> Event:
+def _override_event(entry: FeedEntry, move: Move, now: datetime) -> Event:
     series = entry.series
-    event = _base_event(entry)
+    event = _base_event(entry, now)
     event.add("RECURRENCE-ID", _scheduled(series, move.original_date))
     event.add("DTSTART", _moved_start(series, move.start))
     event.add("DURATION", series.duration)
     return event
 
 
-def _base_event(entry: FeedEntry) -> Event:
+def _base_event(entry: FeedEntry, now: datetime) -> Event:
     event = Event()
     event.add("UID", entry.uid)
-    event.add("DTSTAMP", entry.stamp.astimezone(UTC))
+    # With METHOD:PUBLISH, DTSTAMP is when this document was made (RFC 5545 §3.8.7.2);
+    # readers tell changes apart by SEQUENCE and LAST-MODIFIED.
+    event.add("DTSTAMP", now.astimezone(UTC))
+    event.add("LAST-MODIFIED", entry.stamp.astimezone(UTC))
     event.add("SEQUENCE", entry.sequence)
     event.add("SUMMARY", entry.name)
     event.add("STATUS", "CANCELLED" if entry.cancelled else "CONFIRMED")
@@ -175,6 +179,7 @@ def _timezone(zone: str, first_year: int, last_year: int) -> Timezone:
 @lru_cache(maxsize=256)
 def _timezone_ical(zone: str, first_year: int, last_year: int) -> bytes:
     # Building a VTIMEZONE walks every transition; cache the text, not the mutable component.
-    return Timezone.from_tzid(
-        zone, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1)
+    # Not icalendar's Timezone.from_tzid: it writes DAYLIGHT onsets an hour late (vtimezone.py).
+    return build_vtimezone(
+        zone, datetime(first_year, 1, 1, tzinfo=UTC), datetime(last_year, 1, 1, tzinfo=UTC)
     ).to_ical()

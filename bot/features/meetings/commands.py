@@ -71,7 +71,11 @@ async def list_command(ctx: Context) -> Message:
             if occurrence is None:
                 items.append([*label, Text(": no upcoming occurrences")])
                 continue
-            items.append([*label, Text(": next "), *headline(meeting, occurrence)[2:]])
+            if occurrence.start <= ctx.now:  # worded as /meeting next words it
+                happening = [Text(" (happening now)")]
+                items.append([*label, Text(": "), *headline(meeting, occurrence)[2:], *happening])
+            else:
+                items.append([*label, Text(": next "), *headline(meeting, occurrence)[2:]])
         return message(para("Meetings and their next occurrence:"), bullets(items))
     upcoming = list(itertools.islice(merged_upcoming(pairs, ctx.now), count))
     if not upcoming:

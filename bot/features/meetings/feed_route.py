@@ -50,10 +50,22 @@ async def calendar_document(services: Services) -> bytes:
     return build_calendar(entries, name=services.settings.community.name, now=now)
 
 
+def content_etag(body: bytes) -> str:
+    """A tag that changes only when the meetings do.
+
+    DTSTAMP is the generation time, different on every request, so it is left out of the
+    hash; the same calendar then keeps its tag and If-None-Match still answers 304.
+    """
+    lines = body.split(b"\r\n")
+    return hashlib.sha256(
+        b"\r\n".join(line for line in lines if not line.startswith(b"DTSTAMP"))
+    ).hexdigest()[:32]
+
+
 def add_routes(app: web.Application, services: Services) -> None:
     async def calendar(request: web.Request) -> web.Response:
         body = await calendar_document(services)
-        etag = hashlib.sha256(body).hexdigest()[:32]
+        etag = content_etag(body)
         if request.headers.get("If-None-Match", "").strip('"') == etag:
             return web.Response(status=304, headers={"ETag": f'"{etag}"'})
         return web.Response(

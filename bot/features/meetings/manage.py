@@ -199,6 +199,10 @@ async def edit_command(ctx: Context) -> Message:
 
 
 async def cancel_command(ctx: Context) -> Message:
+    earlier = await get_meeting(ctx.session, ctx.community_id, ctx.args["meeting"])
+    if earlier is not None and earlier.state == MeetingState.CANCELLED:
+        # find_meeting's "was cancelled" would read like this command's own success.
+        raise UserError(f"The meeting {earlier.key} was already cancelled; nothing changed.")
     meeting = await find_meeting(ctx, ctx.args["meeting"])
     if meeting.source == MeetingSource.CONFIG:
         raise UserError(
