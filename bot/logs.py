@@ -1,9 +1,10 @@
 """Logging: readable text by default, JSON lines with COMMUNITYBOT_LOG_FORMAT=json.
 
 Every record passes a redaction filter holding the secrets of this process, so a token that
-ends up in a message or a traceback is printed as [redacted]. Uncaught exceptions (in the
-main thread, other threads, and warnings) are routed through logging too, so their
-tracebacks pass the same filter instead of going to stderr raw.
+ends up in a message or a traceback is printed as [redacted]; so are the tokens of members'
+personal links (/s/<token>, /me/<token>) and Slack response_urls, at every level. Uncaught
+exceptions (in the main thread, other threads, and warnings) are routed through logging
+too, so their tracebacks pass the same filter instead of going to stderr raw.
 """
 
 from __future__ import annotations
@@ -28,9 +29,20 @@ _TOKEN_SHAPES = re.compile(
 )
 # The password of any URL written user:password@host.
 _URL_PASSWORD = re.compile(r"(?P<pre>://[^:/@\s]+:)[^@\s]+(?=@)")
+# Capability URLs: whoever holds one acts as its owner. A member's tracked survey link
+# (/s/<token>) and data link (/me/<token>), and a Slack response_url (it posts as the bot
+# for 30 minutes). Bolt's DEBUG "Responding with ... body" line carries all of them.
+_URL_TOKENS = re.compile(
+    r"(?P<pre>/(?:s|me)/)[A-Za-z0-9_-]{16,}"
+    r"|(?P<hook>hooks\.slack\.com/(?:commands|actions)/)[^\s\"'|>\\]+"
+)
 # Below this length a "secret" would redact ordinary words; such secrets are still caught
 # by the shapes above where they have one.
 MIN_SECRET_LENGTH = 6
+
+
+def _redact_url_token(match: re.Match[str]) -> str:
+    return (match.group("pre") or match.group("hook")) + REDACTED
 
 
 class RedactSecrets(logging.Filter):
@@ -47,6 +59,7 @@ class RedactSecrets(logging.Filter):
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
         text = _TOKEN_SHAPES.sub(REDACTED, text)
+        text = _URL_TOKENS.sub(_redact_url_token, text)
         return _URL_PASSWORD.sub(rf"\g<pre>{REDACTED}", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.adapters.slack.manifest import BOT_SCOPES
-
 from bot.core.audit_text import audit_parts, human_duration
 from bot.core.message import Message
 from bot.core.plaintext import render

@@ -79,7 +79,7 @@ class RecordedCall:
 class Fault:
     """An injected misbehaviour: applies to matching calls while ``remaining`` is not 0."""
 
-    kind: str  # "ratelimit" | "status" | "error" | "disconnect" | "delay"
+    kind: str  # "ratelimit" | "status" | "error" | "disconnect" | "delay" | "raw"
     method: str | None
     channel: str | None = None
     remaining: int | None = 1  # None: permanent
@@ -87,6 +87,8 @@ class Fault:
     status: int = 500
     error: str = ""
     delay: float = 0.0
+    body: str = ""  # "raw": the answer's body and content type, not Slack's JSON
+    content_type: str = "text/html"
 
     def matches(self, method: str, args: Mapping[str, Any]) -> bool:
         if self.remaining == 0 or (self.method is not None and self.method != method):
@@ -392,6 +394,22 @@ class SlackFake:
         """Answer ``method`` only after ``seconds`` (for timeouts and slow-Slack cases)."""
         return self._add(Fault("delay", method, remaining=times, delay=seconds))
 
+    def inject_non_json(
+        self,
+        method: str | None,
+        *,
+        status: int = 405,
+        body: str = "<html><body><h1>405 Not Allowed</h1></body></html>",
+        content_type: str = "text/html",
+        times: int | None = 1,
+    ) -> Fault:
+        """Answer ``method`` with a page that is not Slack's JSON (a proxy in the way)."""
+        return self._add(
+            Fault(
+                "raw", method, remaining=times, status=status, body=body, content_type=content_type
+            )
+        )
+
     def clear_faults(self) -> None:
         self._faults.clear()
 
@@ -429,6 +447,11 @@ class SlackFake:
             assert request.transport is not None
             request.transport.close()
             return web.Response()
+        if fault is not None and fault.kind == "raw":
+            self._record(request, method, query, body, args, token, fault.status, {})
+            return web.Response(
+                status=fault.status, text=fault.body, content_type=fault.content_type
+            )
         if fault is not None and fault.kind == "ratelimit":
             status, answer = 429, {"ok": False, "error": "ratelimited"}
             headers["Retry-After"] = str(fault.retry_after)

@@ -7,9 +7,11 @@ leaves; a reply that needs more than one message, and anything slow, follows thr
 the response_url as tasks the adapter tracks (and `drain` awaits). If the core ever takes longer
 than ACK_BUDGET, the ack says so and the answer follows when ready: Slack gives up at 3 s.
 
-Slack redelivers only Events API callbacks (deduplicated by event_id in the database);
-slash commands and button presses are never redelivered, so they carry no dedup key,
-which would cost a database write per command.
+Over HTTP, slack_requests checks each request's signature and shape before bolt sees it
+(400/401 and one log line otherwise). Slack redelivers only Events API callbacks
+(deduplicated by event_id in the database); slash commands and button presses are never
+redelivered, so a second copy of one's signature is a replay: each one's signature is
+remembered (one database write per command) and a replay is answered 200 with no effect.
 """
 
 from __future__ import annotations
@@ -26,14 +28,18 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.people import SlackUsers, UserGroups
 from bot.adapters.slack.render import SlackMessage, render
-from bot.adapters.slack.web_api import build_client, delivery_error, retry_handlers
+from bot.adapters.slack.requests import Kind, Refused, check
+from bot.adapters.slack.web_api import api_error, build_client, delivery_error, retry_handlers
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
 from bot.core.message import Message
 from bot.core.ports import DeliveryError
@@ -47,6 +53,7 @@ log = logging.getLogger(__name__)
 
 ACK_BUDGET = 2.5  # seconds; Slack shows an error to the person after 3
 STILL_WORKING = "Working on it… the answer follows in a moment."
+NO_DATABASE = "The bot cannot reach its database right now; nothing was done. Try again soon."
 
 
 _CHANNEL_HINTS = {
@@ -74,8 +81,40 @@ def refuse_oauth(env: dict[str, str] | os._Environ[str], settings_has_oauth: boo
 
 def _quiet_token_warning(record: logging.LogRecord) -> bool:
     # Bolt reads SLACK_BOT_TOKEN itself and warns that our client (which carries that same
-    # token, SLACK_API_URL and the retry handlers) takes precedence: true, and not news.
-    return "token` will be unused" not in record.getMessage()
+    # token, SLACK_API_URL and the retry handlers) and our `authorize` take precedence:
+    # true, and not news.
+    message = record.getMessage()
+    return "token` will be unused" not in message and "will be ignored" not in message
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class _OneWorkspace(AsyncAuthorize):
+    """One workspace, one token: what bolt needs, from the start-up auth.test, no call."""
+
+    def __init__(self, adapter: SlackAdapter) -> None:
+        self.adapter = adapter
+
+    async def __call__(
+        self,
+        *,
+        context: Any,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        **_actor: str | None,
+    ) -> AuthorizeResult:
+        bot_user_id, bot_id = self.adapter._bot_ids
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=self.adapter._bot_token,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            user_id=user_id,
+        )
 
 
 class SlackAdapter:
@@ -100,6 +139,10 @@ class SlackAdapter:
         )
         self.usergroups = UserGroups(self.client, settings.slack.maintainer_usergroups)
         secret = settings.slack_signing_secret
+        # POST /slack/events checks signatures itself before bolt parses anything.
+        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+        self._bot_token = settings.slack_bot_token.get_secret_value()
+        self._bot_ids: tuple[str | None, str | None] = (None, None)  # (user id, bot id)
         bolt_log = logging.getLogger("bot.adapters.slack.adapter.bolt")
         bolt_log.addFilter(_quiet_token_warning)
         self.app = AsyncApp(
@@ -107,6 +150,9 @@ class SlackAdapter:
             signing_secret=secret.get_secret_value() if secret else "",
             process_before_response=True,
             logger=bolt_log,
+            # Bolt's default calls auth.test on a request until one succeeds: with Slack
+            # unreachable every command waited for its retries and then failed with a 500.
+            authorize=_OneWorkspace(self),
         )
         # Canonical command ↔ the name this workspace uses ([slack] commands renames them).
         self.names = {g: settings.slack.commands.get(g, g) for g in services.registry.groups}
@@ -155,10 +201,15 @@ class SlackAdapter:
 
     async def _check_token(self) -> bool:
         try:
-            await self.client.auth_test()
+            auth = await self.client.auth_test()
         except Exception as exc:
             log.error("Slack did not accept the bot token yet: %s", delivery_error(exc).reason)
             return False
+        user_id, bot_id = auth.get("user_id"), auth.get("bot_id")
+        self._bot_ids = (
+            user_id if isinstance(user_id, str) else None,
+            bot_id if isinstance(bot_id, str) else None,
+        )
         self._connected = True
         return True
 
@@ -198,8 +249,35 @@ class SlackAdapter:
             log.error("Slack follow-up failed", exc_info=task.exception())
 
     async def _http(self, request: web.Request) -> web.Response:
+        checked = check(self._verifier, await request.read(), request.headers)
+        if isinstance(checked, Refused):
+            log.warning("refused a request to /slack/events: %s", checked.reason)
+            return web.Response(status=checked.status, text=checked.reason)
+        if checked.kind in (Kind.COMMAND, Kind.INTERACTION):
+            # Slack never redelivers these, so a second copy of a signature is a replay.
+            first = await self._first_signature(checked.signature)
+            if first is None:
+                return web.json_response({"response_type": "ephemeral", "text": NO_DATABASE})
+            if not first:
+                log.warning("ignored a replayed Slack request (same signature)")
+                return web.Response(status=200)
         bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
+
+    async def _first_signature(self, signature: str) -> bool | None:
+        """Whether this signature is new (None: the database did not answer).
+
+        Kept as long as event ids (two days), far past the 5 minutes a signature is valid,
+        in its own transaction before bolt runs: a replay is turned away before any effect.
+        """
+        try:
+            async with self.services.db.session() as session:
+                return await first_arrival(
+                    session, str(Platform.SLACK), f"sig:{signature}", self.services.clock()
+                )
+        except Exception as exc:
+            log.error("cannot record a Slack request signature: %s", type(exc).__name__)
+            return None
 
     # ------------------------------------------------------------------ inbound
 
@@ -237,21 +315,27 @@ class SlackAdapter:
         return render(reply.message, ping=self.settings.slack.announce_ping, reader_zone=zone)
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
-        user_id = command["user_id"]
-        response_url = command.get("response_url", "")
-        await self.users.prime(command.get("text", ""))
-        inv = Invocation(
-            command=self._canonical[command["command"]],
-            actor=await self._actor(user_id, command.get("user_name", "")),
-            place=self._place(command.get("channel_id"), command.get("team_id")),
-            text=command.get("text", ""),
-            received_at=self.services.clock(),
-        )
+        user_id = str(command.get("user_id") or "")
+        response_url = str(command.get("response_url") or "")
+        text = str(command.get("text") or "")
+        received_at = self.services.clock()
+
+        async def work() -> Reply:
+            # Looking people up talks to Slack, so it counts against the ack budget too.
+            await self.users.prime(text)
+            inv = Invocation(
+                command=self._canonical[command["command"]],
+                actor=await self._actor(user_id, str(command.get("user_name") or "")),
+                place=self._place(command.get("channel_id"), command.get("team_id")),
+                text=text,
+                received_at=received_at,
+            )
+            return await self.dispatcher.handle(inv)
 
         async def late(task: asyncio.Task[Reply]) -> None:
             await self._respond(response_url, await task, user_id, replace=False)
 
-        reply = await self._within_budget(self.dispatcher.handle(inv), late)
+        reply = await self._within_budget(work(), late)
         if reply is None:
             await ack(text=STILL_WORKING, response_type="ephemeral")
             return
@@ -262,30 +346,35 @@ class SlackAdapter:
             self._follow(self._send_parts(response_url, rest, kind, replace=False))
 
     async def _on_action(self, ack: Any, body: dict[str, Any]) -> None:
-        action = body["actions"][0]
-        response_url = body.get("response_url", "")
-        user = body.get("user") or {}
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        # The HTTP gate checked the shape; Socket Mode payloads come here unchecked.
+        actions = body.get("actions")
+        action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+        response_url = str(body.get("response_url") or "")
+        user = _dict(body.get("user"))
+        user_id = str(user.get("id") or "")
+        channel = _dict(body.get("channel")).get("id") or _dict(body.get("container")).get(
             "channel_id"
         )
-        press = Press(
-            action_id=action.get("action_id", ""),
-            actor=await self._actor(
-                user.get("id", ""), user.get("username") or user.get("name", "")
-            ),
-            place=self._place(channel, (body.get("team") or {}).get("id")),
-        )
+        channel = channel if isinstance(channel, str) else None
+
+        async def work() -> Reply:
+            press = Press(
+                action_id=str(action.get("action_id") or ""),
+                actor=await self._actor(
+                    user_id, str(user.get("username") or user.get("name") or "")
+                ),
+                place=self._place(channel, _dict(body.get("team")).get("id")),
+            )
+            return await self.dispatcher.press(press)
 
         async def late(task: asyncio.Task[Reply]) -> None:
             reply = await task
-            await self._respond(response_url, reply, press.actor.user_id, replace=reply.replace)
+            await self._respond(response_url, reply, user_id, replace=reply.replace)
 
-        reply = await self._within_budget(self.dispatcher.press(press), late)
+        reply = await self._within_budget(work(), late)
         await ack()
         if reply is not None:
-            self._follow(
-                self._respond(response_url, reply, press.actor.user_id, replace=reply.replace)
-            )
+            self._follow(self._respond(response_url, reply, user_id, replace=reply.replace))
 
     async def _respond(
         self, response_url: str, reply: Reply, user_id: str, *, replace: bool
@@ -402,7 +491,7 @@ class SlackAdapter:
             try:
                 info = (await self.client.conversations_info(channel=channel))["channel"]
             except SlackApiError as exc:
-                error = str(exc.response.get("error", ""))
+                error = api_error(exc)
                 problems[channel] = _CHANNEL_HINTS.get(error, f"Slack answered {error}")
                 continue
             except Exception as exc:
@@ -416,5 +505,5 @@ class SlackAdapter:
         try:
             await self.client.chat_delete(channel=channel, ts=ts)
         except SlackApiError as exc:
-            if exc.response.get("error") != "message_not_found":  # already gone is fine
+            if api_error(exc) != "message_not_found":  # already gone is fine
                 raise

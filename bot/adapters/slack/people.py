@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.web_api import describe
 from bot.core.invocation import MemberRef, Platform
 
 log = logging.getLogger(__name__)
@@ -81,11 +82,17 @@ class SlackUsers:
     async def _fetch(self, user_id: str) -> None:
         try:
             resp = await self.client.users_info(user=user_id)
-        except SlackApiError as exc:
-            log.info("users.info %s: %s", user_id, exc.response.get("error", "error"))
+        except Exception as exc:
+            # A name is a nicety: whatever went wrong (Slack unreachable, a proxy's page that
+            # slack_sdk cannot even validate), the member is known by id and the command runs.
+            log.info("users.info %s: %s", user_id, describe(exc))
             return
-        user = resp.get("user") or {}
-        profile = user.get("profile") or {}
+        user = resp.get("user")
+        if not isinstance(user, dict):
+            return
+        profile = user.get("profile")
+        if not isinstance(profile, dict):
+            profile = {}
         name = profile.get("display_name") or user.get("real_name") or user.get("name") or ""
         is_bot = bool(user.get("is_bot")) or user_id == "USLACKBOT"
         self._known[user_id] = _Known(str(name)[:200], is_bot, self.clock())
@@ -140,7 +147,7 @@ class UserGroups:
         try:
             resp = await self.client.usergroups_users_list(usergroup=group)
         except SlackApiError as exc:
-            raise RuntimeError(exc.response.get("error", "error")) from None
+            raise RuntimeError(describe(exc)) from None
         return frozenset(resp.get("users") or ())
 
     def _stale(self) -> bool:

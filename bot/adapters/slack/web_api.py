@@ -164,13 +164,41 @@ def build_client(
     )
 
 
+def api_status(exc: SlackApiError) -> int:
+    """The HTTP status of a failed call (slack_sdk's response, or aiohttp's for a bad body)."""
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return status if isinstance(status, int) else 200
+
+
+def api_error(exc: SlackApiError) -> str:
+    """Slack's `error` code, or "" when the answer was not Slack's JSON (a proxy's page).
+
+    slack_sdk keeps such a body as a str, or hands over aiohttp's response, so
+    `exc.response.get(...)` is not safe to call.
+    """
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "")
+    return ""
+
+
+def describe(exc: BaseException) -> str:
+    """One short phrase for a log line about a failed call."""
+    if isinstance(exc, SlackApiError):
+        return api_error(exc) or f"HTTP {api_status(exc)} without Slack's JSON"
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return f"cannot reach Slack: {type(exc).__name__}"
+    return f"an answer that is not Slack's ({type(exc).__name__})"
+
+
 def delivery_error(exc: BaseException) -> DeliveryError:
     """A failed Web API call as the delivery runner understands it."""
     if isinstance(exc, SlackApiError):
-        status = getattr(exc.response, "status_code", 200)
-        error = str(exc.response.get("error", "")) if exc.response is not None else ""
+        status = api_status(exc)
+        error = api_error(exc)
         if status == 429 or error == "ratelimited":
-            headers = exc.response.headers or {}
+            headers = getattr(exc.response, "headers", None) or {}
             wait = headers.get("Retry-After") or headers.get("retry-after")
             return DeliveryError(
                 "ratelimited", permanent=False, retry_after=float(wait) if wait else None
