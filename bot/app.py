@@ -20,6 +20,7 @@ from bot.core.services import Services, utc_now
 from bot.core.urls import Resolver, UrlChecker, system_resolver
 from bot.features import FEATURES
 from bot.features.base import Feature
+from bot.scheduling import pruning
 from bot.scheduling.deliveries import NOTICE_KIND, DeliveryRunner, render_notice
 from bot.scheduling.kinds import DeliveryKind, KindRegistry
 from bot.scheduling.timer import DeliveryTimer
@@ -181,6 +182,9 @@ class App:
         self.channel_warnings = await check_channels(self.settings, self.adapters)
         if self.timer is not None:
             self.timer.start()
+            # Rows that would only grow (seen event ids, expired confirmations) are pruned
+            # on the same scheduler (bot/scheduling/pruning.py).
+            pruning.schedule(self.timer.scheduler, self.db, self.clock)
 
     async def run_due(self, now: datetime | None = None) -> int:
         return await self.runner.run_due(now or self.clock())
