@@ -22,6 +22,7 @@ from bot.runtime.channel_access import check_channels
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.feature import Feature, Setup, assemble
 from bot.runtime.services import Services, utc_now
+from bot.scheduling import pruning
 from bot.scheduling.deliveries import NOTICE_KIND, DeliveryRunner, render_notice
 from bot.scheduling.kinds import DeliveryKind, KindRegistry
 from bot.scheduling.timer import DeliveryTimer
@@ -197,6 +198,9 @@ class App:
         )
         if self.timer is not None:
             self.timer.start()
+            # Rows that would only grow (seen event ids, expired confirmations) are pruned
+            # on the same scheduler (bot/scheduling/pruning.py).
+            pruning.schedule(self.timer.scheduler, self.db, self.clock)
 
     async def run_due(self, now: datetime | None = None) -> int:
         return await self.runner.run_due(now or self.clock())

@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.adapters.slack import SlackAdapter
+from bot.adapters.slack.adapter import SlackAdapter
 from bot.app import App
 from bot.core.invocation import Platform
 from bot.logs import setup_logging

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.core import times
+from bot.core import times, typed_text
 from bot.core.commands import Arg, ArgType, CommandSpec, ValueType
 from bot.core.errors import UserError
 from bot.core.invocation import MemberRef, Platform
@@ -42,6 +42,15 @@ async def resolve(
     out: dict[str, Any] = {}
     for arg in (*spec.args, *spec.all_options):
         value = raw.get(arg.name)
+        if isinstance(value, str):
+            # Every adapter's text passes here: one place refuses control characters and
+            # invisible-only text, and removes bidi overrides, for every feature.
+            value = typed_text.clean(value)
+            if value.strip() and typed_text.is_blank(value):
+                label = f"<{arg.name}>" if arg in spec.args else f"--{arg.name}"
+                raise UserError(
+                    f"{label} has nothing visible in it; write some letters, digits or emoji."
+                )
         if value is None or (isinstance(value, str) and not value.strip()):
             if arg.type is ArgType.FLAG:
                 out[arg.name] = False

@@ -117,9 +117,10 @@ class CommandSpec:
 
     @property
     def all_options(self) -> tuple[Arg, ...]:
-        extra: list[Arg] = []
-        if self.confirm is not None:
-            extra.append(Arg("yes", ArgType.FLAG, "skip the confirmation step", required=False))
+        # `--yes` is accepted by every command (CONTRACT, quality rules), so scripts and
+        # habits can always pass it; it does nothing where there is nothing to confirm.
+        yes_help = "skip the confirmation step" if self.confirm else "nothing to confirm here"
+        extra = [Arg("yes", ArgType.FLAG, yes_help, required=False)]
         if self.allow_public:
             extra.append(Arg("public", ArgType.FLAG, "share the answer in the channel", False))
         return self.options + tuple(extra)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from bot.core import typed_text
 from bot.core.commands import ArgType, CommandGroup, CommandSpec
 from bot.core.errors import UserError
 
@@ -17,6 +19,8 @@ _OPEN_QUOTES = '"“”„‟'
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]+)(?:\|[^>]*)?>")
 _TIME = re.compile(r"^\d{1,2}:\d{2}$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# An em dash at the start of a word, glued to what may be an option name (`—at`, `—yes=…`).
+_DASHED = re.compile(r"(?:(?<=\s)|^)—(?=([A-Za-z][\w-]*)(?:=|\s|$))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,16 +35,23 @@ class Token:
         return not self.quoted and self.value.startswith("--")
 
 
-def normalize(text: str, *, slack: bool = False) -> str:
-    """Undo what chat clients do to typed text: Slack's link and entity escaping, em dashes."""
+def normalize(text: str, *, slack: bool = False, options: Collection[str] | None = None) -> str:
+    """Undo what chat clients do to typed text: Slack's link and entity escaping, em dashes.
+
+    `options` are the option names an em dash may stand in front of (any word when None).
+    """
     if slack:
         text = _SLACK_LINK.sub(lambda m: m.group(1), text)
         # Slack escapes only & < >; mentions (<@U…>) stay as they are for the member resolver.
         text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     else:
         text = html.unescape(text) if "&amp;" in text else text
-    # Phones and Slack turn a typed `--` into an em dash at the start of a word.
-    return re.sub(r"(?:(?<=\s)|^)—(?=\S|\s|$)", "--", text)
+    # Phones and Slack turn a typed `--` into an em dash at the start of a word; but an em
+    # dash in prose ("2.11 — the release — is out") is prose, so only one glued to an
+    # option name is read as `--` (CONTRACT, quality rules).
+    return _DASHED.sub(
+        lambda m: "--" if options is None or m.group(1).lower() in options else "—", text
+    )
 
 
 def tokenize(text: str) -> list[Token]:
@@ -69,6 +80,10 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def _option_names(group: CommandGroup) -> set[str]:
+    return {o.name for s in group.specs.values() for o in s.all_options}
+
+
 def _value_options(group: CommandGroup) -> set[str]:
     return {
         o.name for s in group.specs.values() for o in s.all_options if o.type is not ArgType.FLAG
@@ -76,7 +91,8 @@ def _value_options(group: CommandGroup) -> set[str]:
 
 
 def _positionals(tokens: list[Token], value_opts: set[str]) -> list[int]:
-    """Indexes of tokens that are not options (a best guess before the subcommand is known)."""
+    """Indexes of tokens before `--` that are not options (a best guess before the subcommand
+    is known): subcommand words are never taken from the literal text after `--`."""
     out: list[int] = []
     skip = False
     for idx, tok in enumerate(tokens):
@@ -85,7 +101,6 @@ def _positionals(tokens: list[Token], value_opts: set[str]) -> list[int]:
             continue
         if tok.is_option:
             if tok.value == "--":
-                out.extend(range(idx + 1, len(tokens)))
                 break
             name = tok.value[2:]
             if "=" not in name and name in value_opts:
@@ -105,7 +120,8 @@ def find_spec(
     group: CommandGroup, text: str, *, slack: bool = False
 ) -> tuple[CommandSpec, list[Token], str, int]:
     """The spec the text names, its tokens, the normalized text, and how many path words it used."""
-    norm = normalize(text, slack=slack)
+    # Refused (or cleaned) before anything else, so no answer ever echoes a control character.
+    norm = normalize(typed_text.clean(text), slack=slack, options=_option_names(group))
     tokens = tokenize(norm)
     pos = _positionals(tokens, _value_options(group))
     words = [tokens[i].value.lower() for i in pos if not tokens[i].quoted]
@@ -120,12 +136,25 @@ def find_spec(
             return group.specs[path], tokens, norm, len(path)
     first = words[0] if pos and not tokens[pos[0]].quoted else None
     if group.default is not None and (first is None or first not in group.words()):
-        return group.specs[group.default], tokens, norm, 0
+        default = group.specs[group.default]
+        # An unknown word is the default's text (`/announce Hello`) only when the default
+        # takes words; otherwise it is a mistyped subcommand (`/survey frob`).
+        if first is None or default.args:
+            return default, tokens, norm, 0
     if () in group.specs and not pos:
         return group.specs[()], tokens, norm, 0
     subs = ", ".join(sorted(" ".join(p) for p in group.specs if p))
     if not pos:
         raise UserError(f"/{group.name} needs a subcommand: {subs}. Try /communitybot help.")
+    under = sorted(p[1] for p in group.specs if len(p) > 1 and p[0] == first)
+    if under:
+        # A group of its own (`/meeting agenda`): name its subcommands.
+        name, listed = f"/{group.name} {first}", ", ".join(under)
+        if len(pos) < 2 or tokens[pos[1]].quoted:
+            raise UserError(f"{name} needs a subcommand: {listed}.")
+        raise UserError(
+            f"{name} has no subcommand “{tokens[pos[1]].value[:40]}”; use one of: {listed}."
+        )
     raise UserError(
         f"/{group.name} has no subcommand “{tokens[pos[0]].value[:40]}”; use one of: {subs}."
     )
@@ -164,6 +193,12 @@ def parse(group: CommandGroup, text: str, *, slack: bool = False) -> Parsed:
             name, _, inline = tok.value[2:].partition("=")
             opt = spec.option(name.lower())
             if opt is None:
+                if any(a.type is ArgType.TEXT for a in spec.args):
+                    raise UserError(
+                        f"/{spec.name} has no option --{name[:30]}; if it is part of your "
+                        f'text, put it in quotes ("--{name[:30]}") or after a -- '
+                        "(everything after -- is text)."
+                    )
                 raise UserError(f"/{spec.name} has no option --{name[:30]}; usage: {spec.usage}")
             if opt.type is ArgType.FLAG:
                 raw[opt.name] = True

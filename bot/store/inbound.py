@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import InboundEvent
@@ -24,8 +24,6 @@ async def first_arrival(session: AsyncSession, platform: str, event_id: str, now
     )
 
 
-async def prune(session: AsyncSession, now: datetime) -> int:
-    result = await session.execute(
-        delete(InboundEvent).where(InboundEvent.received_at < now - KEEP_FOR)
-    )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+def expired(now: datetime) -> ColumnElement[bool]:
+    """The ids too old to be redelivered; bot.scheduling.pruning deletes them."""
+    return InboundEvent.received_at < now - KEEP_FOR
