@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field, field_validator, model_validator
 
 from bot.config import (
@@ -14,6 +12,7 @@ from bot.config import (
     check_link_value,
     check_zone,
 )
+from bot.core.invocation import Platform
 from bot.features.meetings.declared import check_schedule
 from bot.features.meetings.errors import ScheduleError
 from bot.features.meetings.ids import ID_RULE, is_meeting_id
@@ -89,11 +88,14 @@ def declared_meetings(settings: Settings) -> list[MeetingConfig]:
     return meetings
 
 
-def channel_uses(settings: Settings, platform: Any) -> list[tuple[str | int, str]]:
+def channel_uses(settings: Settings, platform: Platform) -> list[tuple[str | int, str]]:
     """The channels declared meetings post their reminders to, for the start-up check."""
     uses: list[tuple[str | int, str]] = []
     for meeting in declared_meetings(settings):
-        own = meeting.slack_channels if str(platform) == "slack" else meeting.discord_channels
-        if str(platform) in ("slack", "discord"):
-            uses += [(channel, f"reminders of meeting {meeting.id}") for channel in own or []]
+        own: list[str] | list[int] | None = None
+        if platform is Platform.SLACK:
+            own = meeting.slack_channels
+        elif platform is Platform.DISCORD:
+            own = meeting.discord_channels
+        uses += [(channel, f"reminders of meeting {meeting.id}") for channel in own or []]
     return uses
