@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import config
+from bot import config, metrics
 from bot.adapters.web import add_health_routes, add_metrics_route, serve
 from bot.config import FileConfig, Settings
 from bot.core.commands import Registry
@@ -147,7 +147,7 @@ class App:
             self.services.wake = self.timer.wake
         for add_routes in self.setup.route_adders:
             add_routes(self.web, self.services)
-        add_health_routes(self.web, self.db.ping, self.ready)
+        add_health_routes(self.web, self.db.ping, self.readiness, self.db.writes_failing)
         if self.settings.metrics_port is None:
             add_metrics_route(self.web)
 
@@ -168,12 +168,26 @@ class App:
             self.adapters[Platform.DISCORD] = DiscordAdapter(
                 self.services, self.dispatcher, self.web
             )
+        for platform, adapter in self.adapters.items():
+            # Read at each scrape; a stopped adapter reads 0.
+            metrics.PLATFORM_UP.labels(platform.value).set_function(
+                lambda a=adapter: 1.0 if a.connected and not self.stopping else 0.0
+            )
 
     async def ready(self) -> bool:
-        """/readyz: every configured platform connected, and not stopping."""
-        if self.stopping or not self.adapters:
-            return False
-        return all(a.connected for a in self.adapters.values())
+        """/readyz: the database answers and at least one platform can serve."""
+        return (await self.readiness())[0]
+
+    async def readiness(self) -> tuple[bool, Mapping[str, object]]:
+        """Ready, and each platform's state: one platform down (Discord's gateway in an
+        outage) must not stop the others' commands from being routed here."""
+        platforms = {
+            p.value: "stopping" if self.stopping else "up" if a.connected else "down"
+            for p, a in self.adapters.items()
+        }
+        database = "ok" if await self.db.ping() else "unreachable"
+        ok = not self.stopping and database == "ok" and "up" in platforms.values()
+        return ok, {"database": database, "platforms": platforms}
 
     async def start(self) -> None:
         await self.prepare()
@@ -187,7 +201,10 @@ class App:
                 metrics_app = web.Application()
                 add_metrics_route(metrics_app)
                 runner, self.metrics_port = await serve(
-                    metrics_app, self.settings.http_host, self.settings.metrics_port
+                    metrics_app,
+                    self.settings.http_host,
+                    self.settings.metrics_port,
+                    port_setting="COMMUNITYBOT_METRICS_PORT",
                 )
                 self._runners.append(runner)
                 log.info("metrics on %s:%s", self.settings.http_host, self.metrics_port)

@@ -255,7 +255,14 @@ def _format_error(err: Mapping[str, Any], prefix: str = "") -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "is not a known key (see config/example.toml)"
-    return f"{prefix}{loc}: {msg}"
+    return _subject(f"{prefix}{loc}", msg)
+
+
+def _subject(key: str, msg: str) -> str:
+    """`key is …` / `key must …` read as a sentence; other messages follow a colon."""
+    if msg.startswith(("is ", "must ", "are ")):
+        return f"{key} {msg}"
+    return f"{key}: {msg}"
 
 
 def parse_file_config(
@@ -348,13 +355,13 @@ def load_settings(
         try:
             shard_ids = [int(x) for x in env["DISCORD_SHARD_IDS"].replace(" ", "").split(",") if x]
         except ValueError:
-            problems.append("DISCORD_SHARD_IDS: must be comma-separated whole numbers, like 0,1")
+            problems.append("DISCORD_SHARD_IDS must be comma-separated whole numbers, like 0,1")
     port = _env_int(env, "COMMUNITYBOT_HTTP_PORT", problems)
     metrics_port = _env_int(env, "COMMUNITYBOT_METRICS_PORT", problems)
     shard_count = _env_int(env, "DISCORD_SHARD_COUNT", problems)
     public_url = env.get("COMMUNITYBOT_PUBLIC_URL", "")
     if public_url and not re.match(r"^https?://[^/\s]+", public_url):
-        problems.append("COMMUNITYBOT_PUBLIC_URL: must start with http:// or https://")
+        problems.append("COMMUNITYBOT_PUBLIC_URL must start with http:// or https://")
     lease = env.get("COMMUNITYBOT_DELIVERY_LEASE_SECONDS") or "120"
     try:
         lease_seconds = float(lease)
@@ -362,16 +369,16 @@ def load_settings(
             raise ValueError
     except ValueError:
         problems.append(
-            "COMMUNITYBOT_DELIVERY_LEASE_SECONDS: must be a number of seconds, 2 to 3600"
+            "COMMUNITYBOT_DELIVERY_LEASE_SECONDS must be a number of seconds, 2 to 3600"
         )
         lease_seconds = 120.0
     database_url = database_url_from(env.get("COMMUNITYBOT_DATABASE_URL") or DEFAULT_DATABASE_URL)
     problem = database_url_problem(database_url)
     if problem:
-        problems.append(f"COMMUNITYBOT_DATABASE_URL: {problem}")
+        problems.append(_subject("COMMUNITYBOT_DATABASE_URL", problem))
     log_format = env.get("COMMUNITYBOT_LOG_FORMAT", "text")
     if log_format not in ("text", "json"):
-        problems.append('COMMUNITYBOT_LOG_FORMAT: must be "text" or "json"')
+        problems.append('COMMUNITYBOT_LOG_FORMAT must be "text" or "json"')
         log_format = "text"
     if problems:
         raise ConfigError(problems)

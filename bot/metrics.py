@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -41,5 +41,11 @@ PLATFORM_RETRIES = Counter(
     "communitybot_platform_retries",
     "Platform API requests retried, by platform and reason (ratelimited, server_error, …).",
     ["platform", "reason"],
+    registry=REGISTRY,
+)
+PLATFORM_UP = Gauge(
+    "communitybot_platform_up",
+    "1 while the platform can serve (connected, token verified), else 0.",
+    ["platform"],
     registry=REGISTRY,
 )

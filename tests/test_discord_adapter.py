@@ -370,14 +370,17 @@ async def test_start_warns_about_channels_the_bot_cannot_post_in(tmp_path: Path)
     assert f"channel {gone} (maintainer channel): no such channel" in warnings[1]
 
 
-async def test_an_unrecoverable_close_takes_readiness_down(
+async def test_an_unrecoverable_close_takes_readiness_down_and_is_retried(
     bot: DiscordDriver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Issue 15, item 8: where discord.py gives up, the adapter logs in again with backoff.
     assert bot.adapter.connected
     await bot.fake.drop_connection(code=4004)  # "authentication failed": discord.py gives up
     await bot.fake.wait_for(lambda: not bot.adapter.connected)
-    await bot.fake.wait_for(lambda: "will not be retried" in caplog.text)
     assert await bot.app.ready() is False
+    await bot.fake.wait_for(lambda: "closed the connection with code 4004; retrying" in caplog.text)
+    await bot.fake.wait_for(lambda: bot.adapter.connected, within=15)
+    assert await bot.app.ready() is True
 
 
 async def test_a_slow_press_is_deferred_then_replaces_the_message(bot: DiscordDriver) -> None:

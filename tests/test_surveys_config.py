@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.config import ConfigError
 from bot.core.urls import UrlChecker
 from bot.store.surveys import Survey
 from tests.scenarios.conftest import fake_resolver
@@ -70,15 +70,15 @@ async def test_a_survey_that_opens_later_is_listed_from_that_day(sqlite_url: str
         assert len(h.channel()) == 1
 
 
-async def test_a_declared_private_url_is_left_out(
-    sqlite_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_declared_private_url_makes_the_config_invalid(sqlite_url: str) -> None:
+    # Issue 15, item 13: refused at start (the CLI says it in one sentence, exit 2), not
+    # logged and skipped; and nothing of that config is written.
     bad = {"name": "Internal", "url": "https://internal.example/form"}
-    with caplog.at_level(logging.ERROR):
-        async with harness(sqlite_url, config=config(bad, SURVEY)) as h:
-            listed = await h.say("/survey list", "olu")
-            assert "2026 Community Survey" in listed and "Internal" not in listed
-    assert any("surveys[0]" in r.getMessage() and "url" in r.getMessage() for r in caplog.records)
+    with pytest.raises(ConfigError, match=r"surveys\[0\]\.url \(Internal\): .*private"):
+        async with harness(sqlite_url, config=config(bad, SURVEY)):
+            pass
+    async with harness(sqlite_url, config=config()) as h:
+        assert await count(h) == 0
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,10 @@ input it reads one command per line, prints each reply, and exits 0 at the end o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -55,6 +57,9 @@ class ConsoleAdapter:
         # The console user's own zone, as the last answer to them carried it: channel posts
         # are read by them too.
         self.zone: str | None = None
+        # The prompt on screen while the console waits for a line (None otherwise): a post
+        # printed meanwhile redraws it below itself, with what was typed so far.
+        self._prompt: str | None = None
 
     def actor(self, name: str | None = None, *, maintainer: bool | None = None) -> Actor:
         """The console user (or, for tests, anyone else by name)."""
@@ -99,8 +104,12 @@ class ConsoleAdapter:
         self._print(render(reply.message, reply.zone, buttons=False))
 
     def _print(self, text: str) -> None:
+        text = text.rstrip("\n") + "\n"
+        if self._prompt is not None:
+            # Over the prompt's line (carriage return, erase line), then the prompt again.
+            text = f"\r\x1b[K{text}{self._prompt}{_typed_so_far()}"
         try:
-            self.out.write(text.rstrip("\n") + "\n")
+            self.out.write(text)
             self.out.flush()
         except BrokenPipeError:
             # The reader went away (`communitybot console | head`): nobody is left to print
@@ -123,7 +132,7 @@ class ConsoleAdapter:
             self._print("(Piped input cannot answer y/N: add --yes to the command to go ahead.)")
             await self.press(f"{CANCEL}:{token}")
             return
-        answer = (await asyncio.to_thread(_input, "Go ahead? [y/N] ")).strip().lower()
+        answer = (await self._read_line("Go ahead? [y/N] ")).strip().lower()
         action = CONFIRM if answer in ("y", "yes") else CANCEL
         await self.show(await self.press(f"{action}:{token}"))
 
@@ -133,6 +142,7 @@ class ConsoleAdapter:
         interactive = stdin.isatty()
         if interactive:
             _load_history()
+            terminal = _terminal_state(stdin)
             self._print(
                 f"communitybot console — you are @{self.user}"
                 f"{' (maintainer)' if self.maintainer else ''}. "
@@ -142,7 +152,7 @@ class ConsoleAdapter:
             while True:
                 if interactive:
                     try:
-                        line = await asyncio.to_thread(_input, "> ")
+                        line = await self._read_line("> ")
                     except EOFError:
                         self._print("")
                         return
@@ -155,6 +165,41 @@ class ConsoleAdapter:
         finally:
             if interactive:
                 _save_history()
+                _restore_terminal(stdin, terminal)
+
+    async def _read_line(self, prompt: str) -> str:
+        """input(prompt) on a thread of its own, so that Ctrl-C stops the console at once.
+
+        On asyncio's worker threads, a line still being read kept the process alive after
+        Ctrl-C (asyncio.run waits for them) until Enter was pressed. A daemon thread left
+        waiting in input() does not hold the process back.
+        """
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[str] = loop.create_future()
+
+        def settle(result: str | None, error: BaseException | None) -> None:
+            if done.done():
+                return
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result or "")
+
+        def read() -> None:
+            try:
+                line: str | None = _input(prompt)
+                error: BaseException | None = None
+            except BaseException as exc:  # EOFError at Ctrl-D, or the terminal went away
+                line, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(settle, line, error)
+
+        self._prompt = prompt
+        try:
+            threading.Thread(target=read, name="console-input", daemon=True).start()
+            return await done
+        finally:
+            self._prompt = None
 
     # -- deliveries --
 
@@ -187,6 +232,36 @@ class ConsoleAdapter:
 
 def _input(prompt: str) -> str:
     return input(prompt)
+
+
+def _typed_so_far() -> str:
+    try:
+        import readline
+
+        return readline.get_line_buffer()
+    except ImportError:
+        return ""
+
+
+def _terminal_state(stdin: TextIO) -> list | None:  # type: ignore[type-arg]
+    """The terminal's settings, to restore if the console stops while readline holds it."""
+    try:
+        import termios
+
+        return termios.tcgetattr(stdin.fileno())
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+def _restore_terminal(stdin: TextIO, state: list | None) -> None:  # type: ignore[type-arg]
+    if state is None:
+        return
+    try:
+        import termios
+
+        termios.tcsetattr(stdin.fileno(), termios.TCSADRAIN, state)
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 def _load_history() -> None:

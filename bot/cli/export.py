@@ -175,6 +175,8 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_REFUSED
+    except BrokenPipeError:
+        raise  # the reader of stdout went away (`| head`); the CLI stops quietly
     except OSError as exc:
         print(f"communitybot: cannot reach the database: {exc}.", file=sys.stderr)
         return EXIT_REFUSED

@@ -101,15 +101,17 @@ def _setup_logging(settings) -> None:  # type: ignore[no-untyped-def]
     setup_logging(settings.log_level, settings.log_format, secrets)
 
 
-async def _guard_schema(coro):  # type: ignore[no-untyped-def]
-    from bot.store.migrate import SchemaTooNew
-
+async def _guard_start(coro, database_url: str):  # type: ignore[no-untyped-def]
+    """Await `coro`; a failure with a cause the operator can fix becomes one sentence."""
     try:
         return await coro
-    except SchemaTooNew as exc:
-        raise Refusal(f"{exc}.") from None
-    except OSError as exc:
-        raise Refusal(f"cannot reach the database: {exc}.") from None
+    except Exception as exc:
+        from bot.cli.refusals import explain
+
+        sentence = explain(exc, database_url)
+        if sentence is None:
+            raise
+        raise Refusal(f"{sentence}.") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -137,7 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         # A signal during start (a platform can take a minute to connect) stops it too.
-        starting = asyncio.create_task(_guard_schema(app.start()))
+        starting = asyncio.create_task(_guard_start(app.start(), settings.database_url))
         stopped = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -188,7 +190,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     async def main() -> None:
         app = App(settings, console_user=user, console_maintainer=args.maintainer, http=False)
         try:
-            await _guard_schema(app.start())
+            await _guard_start(app.start(), settings.database_url)
             console = app.adapters[Platform.CONSOLE]
             assert isinstance(console, ConsoleAdapter)
             await console.run()
@@ -218,8 +220,8 @@ def cmd_db(args: argparse.Namespace) -> int:
     async def main() -> str | None:
         db = Database(settings.database_url)
         try:
-            await _guard_schema(upgrade(db))
-            return await current_revision(db)
+            await _guard_start(upgrade(db), settings.database_url)
+            return await _guard_start(current_revision(db), settings.database_url)
         finally:
             await db.dispose()
 
@@ -260,6 +262,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """stdout was closed by its reader (`… | head`): stop quietly, as other CLIs do."""
+    # Python would complain while flushing stdout at exit; point it at /dev/null instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.store import sqlite_inline
+from bot.store.sqlite_file import ensure_private_file
+from bot.store.write_health import PROBE_KEY, WriteHealth
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +36,13 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 class Database:
     """Owns the engine. `session()` gives a unit of work that commits or rolls back whole."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        busy_timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000,
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.is_postgres = self.url.get_backend_name() == "postgresql"
@@ -41,8 +50,8 @@ class Database:
         if self.is_sqlite:
             # sqlite3 on the loop's thread instead of aiosqlite's worker (see sqlite_inline).
             args, params = self.url.get_dialect()().create_connect_args(self.url)
-            kwargs["async_creator"] = sqlite_inline.connector(
-                args, params, busy_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+            kwargs["async_creator"] = _private_file(
+                self.sqlite_path(), sqlite_inline.connector(args, params, busy_timeout=busy_timeout)
             )
         else:
             # Sized for bursts of concurrent commands: connections past pool_size are closed
@@ -56,10 +65,20 @@ class Database:
         # waiting costs nothing, instead of in SQLite's busy handler, which sleeps in steps of
         # up to 100 ms: a burst of 20 commands then takes tens of ms, not hundreds.
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
+        self.writes = WriteHealth()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A transaction: committed when the block ends, rolled back if it raises."""
+        try:
+            async with self._session() as session:
+                yield session
+        except Exception as exc:
+            self.writes.failed(exc)  # /healthz reports a disk full or a lock held elsewhere
+            raise
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[AsyncSession]:
         if self._sqlite_writer is None or _in_write.get():
             # (A transaction opened inside another keeps SQLite's own waiting, as before.)
             async with self.sessions() as session, session.begin():
@@ -90,6 +109,16 @@ class Database:
             log.warning("database ping failed", exc_info=True)
             return False
 
+    async def writes_failing(self) -> str | None:
+        """Why writes fail (disk full, locked, read-only), or None while they work."""
+        return await self.writes.check(self._probe_write)
+
+    async def _probe_write(self, value: str) -> None:
+        from bot.store.models import BotState
+
+        async with self.session() as session:
+            await session.merge(BotState(key=PROBE_KEY, value=value, updated_at=datetime.now(UTC)))
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -112,6 +141,18 @@ class Database:
         if not self.is_sqlite or not self.url.database or self.url.database == ":memory:":
             return None
         return Path(self.url.database)
+
+
+def _private_file(path: Path | None, creator: Any) -> Any:
+    """The connector, after creating the database file 0600 (SQLite would make it 0644)."""
+    if path is None or str(path).startswith("file:"):
+        return creator
+
+    async def connect() -> Any:
+        ensure_private_file(path)
+        return await creator()
+
+    return connect
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -39,9 +39,25 @@ log = logging.getLogger(__name__)
 
 SCHEMA_KEY = "discord.commands.sha256"
 CONNECT_TIMEOUT = 60.0
+# Reconnecting after discord.py gave up (or could not log in at all): 1 s, doubling to 60 s.
+RETRY_FIRST, RETRY_LONGEST = 1.0, 60.0
 ANSWER_GRACE = 5.0
 MODAL_TITLE_MAX = 45
 MODAL_TEXT_MAX = 4000
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line naming why a connection attempt failed (never the token)."""
+    if isinstance(exc, discord.LoginFailure):
+        return "Discord refused the token (DISCORD_TOKEN)"
+    if isinstance(exc, discord.HTTPException):
+        return f"Discord's API answered {exc.status}"
+    if isinstance(exc, discord.ConnectionClosed):
+        return f"the gateway closed the connection with code {exc.code}"
+    if isinstance(exc, TimeoutError):
+        return "Discord did not answer in time"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def actor_of(user: discord.User | discord.Member) -> Actor:
@@ -109,11 +125,9 @@ class DiscordAdapter:
         self.dispatcher = dispatcher
         self.settings = services.settings
         self.respond_within = respond_within
-        self.client = make_client(self.settings, **(client_options or {}))
-        self.tree = app_commands.CommandTree(self.client)
+        self._client_options = client_options or {}
         self.completions = Completions(services)
-        self.posts = DiscordPosts(self.client, self.settings.discord.announce_ping)
-        install(self.tree, services.registry, self._on_command, self.completions.complete)
+        self._build_client()
         self._up: set[int] = set()
         self._in_flight = 0  # interactions being answered right now
         self._starts = OnePerTurn()  # see OnePerTurn: answers in a burst leave as they are ready
@@ -123,9 +137,18 @@ class DiscordAdapter:
         self._stopping = False
         self._connected = asyncio.Event()
         self._guild_arrived = asyncio.Event()
-        self._listen()
+        self._attempt_failed = asyncio.Event()
+        self._synced = False
 
     # -- lifecycle --
+
+    def _build_client(self) -> None:
+        """A fresh discord.py client (a closed one cannot log in again), tree and posts."""
+        self.client = make_client(self.settings, **self._client_options)
+        self.tree = app_commands.CommandTree(self.client)
+        self.posts = DiscordPosts(self.client, self.settings.discord.announce_ping)
+        install(self.tree, self.services.registry, self._on_command, self.completions.complete)
+        self._listen()
 
     def _listen(self) -> None:
         client = self.client
@@ -200,35 +223,60 @@ class DiscordAdapter:
         return not self.client.is_closed() and self._up >= wanted
 
     async def start(self) -> None:
+        """Connect; returns once connected, or once the first attempt failed.
+
+        Discord being unreachable (its REST API or its gateway) never stops the process: the
+        other platforms keep serving, /readyz names Discord "down", and the connection is
+        retried with backoff, as Slack's token check is.
+        """
+        self._task = asyncio.create_task(self._keep_connected(), name="discord")
+        waiters = {
+            asyncio.ensure_future(self._connected.wait()),
+            asyncio.ensure_future(self._attempt_failed.wait()),
+        }
+        await asyncio.wait(
+            {*waiters, self._task}, timeout=CONNECT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in waiters:
+            waiter.cancel()
+        if not self.connected:
+            log.warning("Discord is not connected yet; the bot serves without it and keeps trying")
+
+    async def _keep_connected(self) -> None:
+        delay = RETRY_FIRST
+        while not self._stopping:
+            self._connected.clear()
+            try:
+                await self._connect_once()
+                reason = "the gateway connection ended"
+            except Exception as exc:
+                reason = describe_failure(exc)
+            if self._stopping:
+                return
+            if self._connected.is_set():
+                delay = RETRY_FIRST  # it was up: a new outage starts the backoff again
+            self._up.clear()
+            self._attempt_failed.set()
+            log.error("cannot connect to Discord: %s; retrying in %.0f s", reason, delay)
+            with contextlib.suppress(Exception):
+                await self.client.close()
+            self._build_client()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_LONGEST)
+
+    async def _connect_once(self) -> None:
+        """Log in over REST, sync the commands once, then hold the gateway connection.
+
+        discord.py reconnects the gateway by itself; this returns or raises only when it gives
+        up (or on stop).
+        """
         token = self.settings.discord_token
         assert token is not None
         await self.client.login(token.get_secret_value())
-        if self.settings.discord.sync_on_start:
+        if self.settings.discord.sync_on_start and not self._synced:
             await self.sync_if_changed()
-        self._task = asyncio.create_task(self.client.connect(reconnect=True), name="discord")
-        self._task.add_done_callback(self._connection_ended)
-        waiter = asyncio.ensure_future(self._connected.wait())
-        await asyncio.wait(
-            {waiter, self._task}, timeout=CONNECT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
-        if self._task.done():
-            waiter.cancel()
-            self._task.result()  # raises why the connection ended
-            raise RuntimeError("the Discord gateway closed during start-up")
-        if not waiter.done():
-            waiter.cancel()
-            raise TimeoutError("Discord did not answer within 60 s")
-
-    def _connection_ended(self, task: asyncio.Task[None]) -> None:
-        # discord.py reconnects by itself; it gives up only on errors it cannot recover from
-        # (a revoked token, disallowed intents). /readyz turns 503 from then on.
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is None and self._stopping:
-            return
-        self._up.clear()
-        log.error("the Discord connection ended and will not be retried: %r", error)
+            self._synced = True
+        await self.client.connect(reconnect=True)
 
     async def stop(self) -> None:
         # Answers already being sent finish first, for a bounded time: the connection must
@@ -238,8 +286,11 @@ class DiscordAdapter:
             await asyncio.wait_for(self._idle.wait(), ANSWER_GRACE)
         await self.client.close()
         if self._task is not None:
+            self._task.cancel()  # it may be waiting to retry
             try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
             except Exception:
                 log.debug("Discord connection ended with an error on stop", exc_info=True)
         self._up.clear()

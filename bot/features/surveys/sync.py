@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
+from bot.config import ConfigError
 from bot.core import times
 from bot.core.errors import UserError
 from bot.features.surveys.config import SurveyConfig, declared_surveys
@@ -12,8 +12,6 @@ from bot.features.surveys.plan import channel_targets, plan_next_round, plan_nud
 from bot.runtime.services import Services
 from bot.store import surveys as store
 from bot.store.surveys import Survey, survey_key
-
-log = logging.getLogger(__name__)
 
 
 def _minutes(duration: str) -> int:
@@ -24,16 +22,19 @@ async def sync_surveys(services: Services) -> None:
     """Declared surveys are upserted by name; then every live survey's next round is planned.
 
     A maintainer's /survey close is kept: a restart never reopens a closed survey. A declared
-    URL that the URL checker refuses is logged and that survey is left out, so one bad link
-    does not stop the bot.
+    URL that the URL checker refuses (a private address) makes the config invalid: ConfigError,
+    which the CLI turns into one sentence and exit code 2, before anything is written.
     """
     zone = services.settings.community.timezone
     checked: list[tuple[SurveyConfig, str]] = []
+    problems: list[str] = []
     for index, declared in enumerate(declared_surveys(services.settings)):
         try:
             checked.append((declared, await services.urls.check(declared.url)))
         except UserError as exc:
-            log.error("surveys[%d] (%s) left out: url: %s", index, declared.name, exc.sentence)
+            problems.append(f"surveys[{index}].url ({declared.name}): {exc.sentence.rstrip('.')}")
+    if problems:
+        raise ConfigError(problems)
     async with services.db.session() as session:
         now = services.clock()
         for declared, url in checked:
