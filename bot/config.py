@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import available_timezones
@@ -38,8 +39,15 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+@cache
+def _zones() -> frozenset[str]:
+    # available_timezones() walks the zoneinfo tree (several ms); a config with a thousand
+    # meetings checks a thousand zones.
+    return frozenset(available_timezones())
+
+
 def _check_zone(value: str) -> str:
-    if value not in available_timezones() and value != "UTC":
+    if value not in _zones() and value != "UTC":
         raise ValueError(f"“{value}” is not an IANA time zone (like America/Los_Angeles)")
     return value
 
