@@ -87,6 +87,7 @@ class App:
         self.dispatcher: GatedDispatcher
         self.runner: DeliveryRunner
         self.timer: DeliveryTimer | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     @property
     def platforms(self) -> frozenset[Platform]:
@@ -181,6 +182,13 @@ class App:
         self.channel_warnings = await check_channels(self.settings, self.adapters)
         if self.timer is not None:
             self.timer.start()
+            for feature in self.features:
+                if feature.background is not None:
+                    self._background.append(
+                        asyncio.create_task(
+                            feature.background(self.services), name=f"{feature.name} background"
+                        )
+                    )
 
     async def run_due(self, now: datetime | None = None) -> int:
         return await self.runner.run_due(now or self.clock())
@@ -206,6 +214,9 @@ class App:
                 await asyncio.wait_for(gate.idle(), left())
             except TimeoutError:
                 log.warning("%d command(s) still running at stop", gate.in_progress)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.timer is not None:
             try:
                 await asyncio.wait_for(self.timer.stop(), left())

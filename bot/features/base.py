@@ -22,3 +22,6 @@ class Feature:
     # Runs once at start, under the start-up lock (e.g. syncing config-declared meetings).
     on_start: Callable[[Services], Awaitable[None]] | None = None
     routes: Callable[[web.Application, Services], None] | None = None
+    # Runs for the process's life once it has started (with the delivery timer), cancelled
+    # at stop: work that must not hold up start, such as planning a thousand meetings.
+    background: Callable[[Services], Awaitable[None]] | None = None

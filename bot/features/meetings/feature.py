@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
 from bot.core.services import Services
 from bot.features.base import Feature
@@ -9,8 +11,9 @@ from bot.features.meetings import commands, manage
 from bot.features.meetings.config_sync import sync_declared
 from bot.features.meetings.feed_route import add_routes
 from bot.features.meetings.reminders import register_kinds
+from bot.features.meetings.upcoming import keep_up
 from bot.scheduling.kinds import KindRegistry
-from bot.store.meetings import MeetingState, meetings_in_state
+from bot.store.meetings import Meeting, MeetingState
 
 GROUP = "meeting"
 MEETING = Arg("meeting", ArgType.MEETING, "the meeting's short id, like community")
@@ -47,10 +50,21 @@ FIELDS = (
 
 
 async def suggest_meetings(services: Services, typed: str) -> list[str]:
-    async with services.db.sessions() as session:
-        rows = await meetings_in_state(session, services.community_id, MeetingState.ACTIVE)
     typed = typed.strip().lower()
-    return [m.key for m in rows if m.key.startswith(typed)][:25]
+    # Keys are lower-case letters, digits and dashes: a typed % or _ matches nothing anyway.
+    prefix = "".join(c for c in typed if c.isalnum() or c == "-")
+    async with services.db.sessions() as session:
+        keys = await session.scalars(
+            select(Meeting.key)
+            .where(
+                Meeting.community_id == services.community_id,
+                Meeting.state == MeetingState.ACTIVE,
+                Meeting.key.startswith(prefix),
+            )
+            .order_by(Meeting.key)
+            .limit(25)
+        )
+        return [key for key in keys if key.startswith(typed)]
 
 
 def register(registry: Registry, kinds: KindRegistry) -> None:
@@ -246,4 +260,6 @@ def register(registry: Registry, kinds: KindRegistry) -> None:
     register_kinds(kinds)
 
 
-FEATURE = Feature("meetings", register, on_start=sync_declared, routes=add_routes)
+FEATURE = Feature(
+    "meetings", register, on_start=sync_declared, routes=add_routes, background=keep_up
+)
