@@ -179,23 +179,25 @@ async def fresh_database(kind: str, work: Path, url: str | None) -> AsyncIterato
 
 async def wait_settled(database_url: str, within: float = 300.0) -> float:
     """Wait until the bot's background planning has caught up; returns the seconds waited."""
-    from sqlalchemy import text
+    from sqlalchemy import func, or_, select
 
     from bot.store.db import Database
+    from bot.store.meetings import Meeting
 
     db = Database(database_url)
     began = time.monotonic()
-    query = text(
-        "SELECT count(*) FROM meetings WHERE state = 'active' "
-        "AND (next_stale_at <= :now OR plan_at <= :now)"
-    )
     try:
         while time.monotonic() - began < within:
-            try:
-                async with db.sessions() as session:
-                    left = await session.scalar(query, {"now": datetime.now(UTC)})
-            except Exception:  # an older schema without those columns: nothing to wait for
-                return 0.0
+            now = datetime.now(UTC)
+            async with db.sessions() as session:
+                left = await session.scalar(
+                    select(func.count())
+                    .select_from(Meeting)
+                    .where(
+                        Meeting.state == "active",
+                        or_(Meeting.next_stale_at <= now, Meeting.plan_at <= now),
+                    )
+                )
             if not left:
                 return time.monotonic() - began
             await asyncio.sleep(0.2)

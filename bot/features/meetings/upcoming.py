@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 # "No further occurrence": true until the meeting changes, which recomputes it anyway.
 FAR_AHEAD = timedelta(days=365 * 100)
 # Meetings handled per transaction by catch_up: short write transactions, so commands and
-# deliveries interleave with a big catch-up (the first start after the upgrade).
-BATCH = 50
+# deliveries interleave with a big catch-up (the first start after the upgrade). On SQLite
+# statements run on the loop's thread and never suspend, so catch_up also yields the loop
+# after each meeting and each batch: /healthz and commands answer while it works.
+BATCH = 10
 # The background looks again at least this often (rows another replica changed).
 IDLE = timedelta(seconds=60)
 
@@ -170,7 +172,9 @@ async def catch_up(services: Services, now: datetime, limit: int | None = None) 
                     await plan_meeting(session, services, meeting, now, series=series)
                 else:
                     set_next(meeting, series, now)
+                await asyncio.sleep(0)
         done += len(rows)
+        await asyncio.sleep(0)
         if len(rows) < size:
             break
     return done
