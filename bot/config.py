@@ -214,6 +214,11 @@ class SurveyConfig(_Section):
     _every = field_validator("remind_every")(_check_duration)
 
 
+class RetentionConfig(_Section):
+    # Sent, skipped and failed deliveries older than this are pruned; pending ones never are.
+    deliveries_days: int = Field(90, ge=1, le=3650)
+
+
 class FileConfig(_Section):
     community: CommunityConfig = CommunityConfig()
     slack: SlackConfig = SlackConfig()
@@ -221,6 +226,7 @@ class FileConfig(_Section):
     heroes: HeroesConfig = HeroesConfig()
     meetings: list[MeetingConfig] = []
     surveys: list[SurveyConfig] = []
+    retention: RetentionConfig = RetentionConfig()
 
 
 class Settings(BaseModel):
