@@ -253,3 +253,28 @@ async def test_discord_autocomplete_reads_keys_by_prefix(any_db_url: str) -> Non
         assert await suggest_meetings(services, "CO") == ["community"]
         assert await suggest_meetings(services, "wg%") == []
         assert len(await suggest_meetings(services, "")) == 13
+
+
+async def test_the_calendar_feed_is_rebuilt_only_when_a_meeting_changed(sqlite_url: str) -> None:
+    import aiohttp
+
+    async with meeting_bot(sqlite_url, meetings=[community_meeting()], now=NOW, http=True) as bot:
+        url = f"http://127.0.0.1:{bot.app.http_port}/calendar.ics"
+        async with aiohttp.ClientSession() as http:
+
+            async def fetch() -> str:
+                async with http.get(url) as resp:
+                    assert resp.status == 200
+                    return await resp.text()
+
+            first = await fetch()
+            assert await fetch() == first
+            await bot.say("/meeting skip community 2026-12-31", as_="maya")
+            skipped = await fetch()
+            assert skipped != first and "EXDATE" in skipped
+            await bot.say(
+                '/meeting create weekly --name "Weekly Sync" --start "2026-12-08 09:00" '
+                '--rrule "FREQ=WEEKLY;BYDAY=TU"',
+                as_="maya",
+            )
+            assert "Weekly Sync" in await fetch()
