@@ -211,18 +211,18 @@ async def fill_year(database_url: str) -> float:
     from sqlalchemy import insert, select
 
     from bot.store.db import Database
-    from bot.store.heroes import Nomination
+    from bot.store.heroes import HeroNomination
     from bot.store.models import Community, Delivery, Member, Person
-    from bot.store.surveys import Survey, SurveyOpen
+    from bot.store.surveys import Survey, SurveyLink
 
     began = time.monotonic()
     db = Database(database_url)
     now = datetime.now(UTC)
-    chunk = 5000
+    chunk = 2000
     try:
         async with db.session() as session:
             community_id = await session.scalar(select(Community.id))
-            persons = [{"community_id": community_id, "created_at": now} for _ in range(100_000)]
+            persons = [{"community_id": community_id, "created_at": now}] * 100_000
             for i in range(0, len(persons), chunk):
                 await session.execute(insert(Person), persons[i : i + chunk])
             person_ids = list(await session.scalars(select(Person.id).order_by(Person.id)))
@@ -243,30 +243,62 @@ async def fill_year(database_url: str) -> float:
             ]
             for i in range(0, len(members), chunk):
                 await session.execute(insert(Member), members[i : i + chunk])
-            member_ids = list(await session.scalars(select(Member.id).order_by(Member.id)))
-            await fill_nominations(session, community_id, member_ids, now)
-            survey = Survey(**survey_values(community_id, now))
+            ids = list(await session.scalars(select(Member.id).order_by(Member.id)))
+            nominations = [
+                {
+                    "community_id": community_id,
+                    "cycle": f"{now - timedelta(days=30 * (n % 12)):%Y-%m}",
+                    "nominee_id": ids[(n * 13 + 1) % len(ids)],
+                    "nominator_id": ids[n * 7 % len(ids)],
+                    "reason": f"helped with release {n}",
+                    "anonymous": False,
+                    "created_at": now - timedelta(hours=n),
+                    "updated_at": now - timedelta(hours=n),
+                }
+                for n in range(10_000)
+            ]
+            for i in range(0, len(nominations), chunk):
+                await session.execute(insert(HeroNomination), nominations[i : i + chunk])
+            survey = Survey(
+                community_id=community_id,
+                key="year-survey",
+                name="Year survey",
+                url="https://example.org/survey",
+                opens_at=now - timedelta(days=30),
+                closes_at=now + timedelta(days=30),
+                remind_every_minutes=7 * 24 * 60,
+                max_nudges=2,
+                channels=[],
+                created_at=now,
+                updated_at=now,
+            )
             session.add(survey)
             await session.flush()
-            opens = [
-                {"survey_id": survey.id, "member_id": member_ids[n], "opened_at": now}
+            links = [
+                {
+                    "survey_id": survey.id,
+                    "member_id": ids[n],
+                    "token": f"tok{n:08d}",
+                    "created_at": now,
+                    "handed_at": now,
+                    "opened_at": now,
+                }
                 for n in range(50_000)
             ]
-            for i in range(0, len(opens), chunk):
-                await session.execute(insert(SurveyOpen), opens[i : i + chunk])
+            for i in range(0, len(links), chunk):
+                await session.execute(insert(SurveyLink), links[i : i + chunk])
         for start in range(0, 1_000_000, 50_000):
             async with db.session() as session:
                 rows = [delivery_values(community_id, n, now) for n in range(start, start + 50_000)]
                 for i in range(0, len(rows), chunk):
                     await session.execute(insert(Delivery), rows[i : i + chunk])
-        del SurveyOpen, Nomination
     finally:
         await db.dispose()
     return time.monotonic() - began
 
 
 def delivery_values(community_id: int, n: int, now: datetime) -> dict[str, object]:
-    at = now - timedelta(minutes=n // 2)  # a year back, two a minute
+    at = now - timedelta(days=1, minutes=n // 2)  # a year back, two a minute
     return {
         "community_id": community_id,
         "kind": "meeting_reminder",
@@ -284,58 +316,6 @@ def delivery_values(community_id: int, n: int, now: datetime) -> dict[str, objec
         "created_at": at,
         "updated_at": at,
     }
-
-
-async def fill_nominations(session: object, community_id: int, members: list[int], now: datetime):
-    from sqlalchemy import insert
-
-    from bot.store.heroes import Nomination
-
-    rows = []
-    for n in range(10_000):
-        nominator, nominee = members[n * 7 % len(members)], members[(n * 13 + 1) % len(members)]
-        if nominator == nominee:
-            nominee = members[(n * 13 + 2) % len(members)]
-        rows.append(nomination_values(community_id, n, nominator, nominee, now))
-    for i in range(0, len(rows), 5000):
-        await session.execute(insert(Nomination), rows[i : i + 5000])  # type: ignore[attr-defined]
-
-
-def nomination_values(
-    community_id: int, n: int, nominator: int, nominee: int, now: datetime
-) -> dict[str, object]:
-    from bot.store.heroes import Nomination
-
-    values: dict[str, object] = {
-        "community_id": community_id,
-        "nominator_id": nominator,
-        "nominee_id": nominee,
-        "reason": f"helped with release {n}",
-        "created_at": now - timedelta(hours=n),
-    }
-    columns = set(Nomination.__table__.columns.keys())
-    if "cycle" in columns:
-        values["cycle"] = f"{(now - timedelta(hours=n)):%Y-%m}"
-    for name, column in Nomination.__table__.columns.items():
-        if name not in values and name != "id" and not column.nullable and column.default is None:
-            values[name] = False if str(column.type) == "BOOLEAN" else ""
-    return {k: v for k, v in values.items() if k in columns}
-
-
-def survey_values(community_id: int, now: datetime) -> dict[str, object]:
-    from bot.store.surveys import Survey
-
-    values: dict[str, object] = {
-        "community_id": community_id,
-        "name": "Year survey",
-        "url": "https://example.org/survey",
-        "opens_at": now - timedelta(days=30),
-        "closes_at": now + timedelta(days=30),
-        "created_at": now,
-        "updated_at": now,
-    }
-    columns = set(Survey.__table__.columns.keys())
-    return {k: v for k, v in values.items() if k in columns}
 
 
 async def one_run(args: argparse.Namespace, work: Path, fake: SlackFake) -> Figures:

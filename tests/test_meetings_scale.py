@@ -278,3 +278,87 @@ async def test_the_calendar_feed_is_rebuilt_only_when_a_meeting_changed(sqlite_u
                 as_="maya",
             )
             assert "Weekly Sync" in await fetch()
+
+
+async def _migrate_to(db_url: str, revision: str) -> None:
+    from alembic import command
+
+    from bot.store.db import Database
+    from bot.store.migrate import alembic_config
+
+    db = Database(db_url)
+
+    def run(conn) -> None:  # type: ignore[no-untyped-def]
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(run)
+    finally:
+        await db.dispose()
+
+
+async def test_upgrading_from_0005_fills_next_occurrences_and_changes_nothing_else(
+    any_db_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    from bot.store.db import Database
+
+    # A database of the previous release holding a declared meeting synced by it.
+    async with meeting_bot(any_db_url, meetings=[community_meeting()], now=NOW) as bot:
+        before = (await _rows(bot))["community"]
+    db = Database(any_db_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("DROP INDEX ix_deliveries_state_updated"))
+            for name in ("ix_meetings_next", "ix_meetings_stale", "ix_meetings_plan"):
+                await conn.execute(text(f"DROP INDEX {name}"))
+            for column in (
+                "declared_hash",
+                "next_date",
+                "next_start",
+                "next_end",
+                "next_moved",
+                "next_stale_at",
+                "plan_at",
+            ):
+                await conn.execute(text(f"ALTER TABLE meetings DROP COLUMN {column}"))
+            await conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    finally:
+        await db.dispose()
+    await _migrate_to(any_db_url, "0006")
+    db = Database(any_db_url)
+    try:
+        async with db.sessions() as session:
+            row = await session.scalar(select(Meeting))
+            assert row is not None
+            assert row.next_stale_at == LONG_AGO and row.plan_at == LONG_AGO
+            assert row.declared_hash is None and row.next_start is None
+        # A pod of the previous release, beside the new ones, creates a meeting: the server
+        # defaults mark it for the background to catch up.
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO meetings (community_id, key, name, description, rrule, "
+                    "local_start, timezone, duration_minutes, reminders, source, state, "
+                    "sequence, created_at, updated_at) SELECT community_id, 'old', 'Old', '', "
+                    "rrule, local_start, timezone, 60, reminders, 'command', 'active', 0, "
+                    "created_at, updated_at FROM meetings"
+                )
+            )
+        async with db.sessions() as session:
+            old = await session.scalar(select(Meeting).where(Meeting.key == "old"))
+            assert old is not None and old.next_stale_at == LONG_AGO and old.plan_at == LONG_AGO
+    finally:
+        await db.dispose()
+    async with meeting_bot(any_db_url, meetings=[community_meeting()], now=NOW) as bot:
+        after = await _rows(bot)
+        row = after["community"]
+        assert row["sequence"] == before["sequence"] and row["updated_at"] == before["updated_at"]
+        assert row["declared_hash"] == before["declared_hash"]
+        assert row["next_start"] == before["next_start"] and row["plan_at"] > NOW
+        assert after["old"]["next_start"] is not None and after["old"]["plan_at"] > NOW
+        await _truth(bot)

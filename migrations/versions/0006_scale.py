@@ -44,9 +44,21 @@ def upgrade() -> None:
         sa.column("plan_at", when),
     )
     op.execute(meetings.update().values(next_moved=False, next_stale_at=LONG_AGO, plan_at=LONG_AGO))
+    # Server defaults stay for pods of the previous release running beside this one during a
+    # rolling upgrade: a meeting they create is then caught up by the new pods' background.
+    long_ago = (
+        "'1970-01-01 00:00:00.000000'"
+        if op.get_bind().dialect.name == "sqlite"
+        else ("'1970-01-01 00:00:00+00'")
+    )
     with op.batch_alter_table("meetings") as batch:
-        batch.alter_column("next_moved", existing_type=sa.Boolean(), nullable=False)
-        batch.alter_column("next_stale_at", existing_type=when, nullable=False)
+        batch.alter_column(
+            "next_moved", existing_type=sa.Boolean(), nullable=False, server_default=sa.false()
+        )
+        batch.alter_column(
+            "next_stale_at", existing_type=when, nullable=False, server_default=sa.text(long_ago)
+        )
+        batch.alter_column("plan_at", existing_type=when, server_default=sa.text(long_ago))
     op.create_index("ix_meetings_next", "meetings", ["community_id", "state", "next_start"])
     op.create_index("ix_meetings_stale", "meetings", ["state", "next_stale_at"])
     op.create_index("ix_meetings_plan", "meetings", ["state", "plan_at"])
