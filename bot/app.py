@@ -25,6 +25,7 @@ from bot.runtime.services import Services, utc_now
 from bot.scheduling import pruning
 from bot.scheduling.deliveries import NOTICE_KIND, DeliveryRunner, render_notice
 from bot.scheduling.kinds import DeliveryKind, KindRegistry
+from bot.scheduling.retention import deliveries_pruner
 from bot.scheduling.timer import DeliveryTimer
 from bot.store.db import Database
 from bot.store.members import ensure_community
@@ -104,6 +105,7 @@ class App:
         self.dispatcher: Dispatcher
         self.runner: DeliveryRunner
         self.timer: DeliveryTimer | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     @property
     def platforms(self) -> frozenset[Platform]:
@@ -215,9 +217,20 @@ class App:
         )
         if self.timer is not None:
             self.timer.start()
-            # Rows that would only grow (seen event ids, expired confirmations) are pruned
+            # Rows that would only grow (seen event ids, expired confirmations, deliveries
+            # finished [retention] deliveries_days ago) are pruned
             # on the same scheduler (bot/scheduling/pruning.py).
-            pruning.schedule(self.timer.scheduler, self.db, self.clock)
+            pruning.schedule(
+                self.timer.scheduler,
+                self.db,
+                self.clock,
+                (
+                    *pruning.PRUNERS,
+                    deliveries_pruner(self.settings.file.retention.deliveries_days),
+                ),
+            )
+            for name, work in self.setup.background_tasks:
+                self._background.append(asyncio.create_task(work(self.services), name=name))
 
     async def run_due(self, now: datetime | None = None) -> int:
         return await self.runner.run_due(now or self.clock())
@@ -243,6 +256,9 @@ class App:
                 await asyncio.wait_for(gate.idle(), left())
             except TimeoutError:
                 log.warning("%d command(s) still running at stop", gate.in_progress)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.timer is not None:
             try:
                 await asyncio.wait_for(self.timer.stop(), left())

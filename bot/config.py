@@ -141,12 +141,18 @@ class DiscordConfig(Section):
     sync_on_start: bool = False
 
 
+class RetentionConfig(Section):
+    # Sent, skipped and failed deliveries older than this are pruned; pending ones never are.
+    deliveries_days: int = Field(90, ge=1, le=3650)
+
+
 class FileConfig(Section):
     """The file's own sections; the features' sections are added by `file_model`."""
 
     community: CommunityConfig = CommunityConfig()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     def section(self, name: str) -> Any:
         """A feature's section by name (a model, or a list of them for `[[name]]` tables)."""

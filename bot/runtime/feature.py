@@ -4,8 +4,8 @@ Everything a feature adds to the bot goes through `Setup` in that one function: 
 groups, commands, buttons, argument types and Home sections (into the command registry, from
 which help, the Slack manifest, the Slack Home, the Discord tree and autocomplete are
 generated), its delivery kinds, its config section, the channels it posts to, its start-up
-work and its HTTP routes. So a new feature edits no core module, no config class and no
-adapter.
+and background work and its HTTP routes. So a new feature edits no core module, no config
+class and no adapter.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class Setup:
     config: dict[str, ConfigSection] = field(default_factory=dict)
     start_hooks: list[StartHook] = field(default_factory=list)
     route_adders: list[RouteAdder] = field(default_factory=list)
+    background_tasks: list[tuple[str, StartHook]] = field(default_factory=list)
     channel_uses: list[ChannelUses] = field(default_factory=list)
 
     def config_section(self, section: ConfigSection) -> None:
@@ -49,6 +50,12 @@ class Setup:
     def on_start(self, hook: StartHook) -> None:
         """Run once at start, under the start-up lock (e.g. syncing config-declared meetings)."""
         self.start_hooks.append(hook)
+
+    def background(self, name: str, work: StartHook) -> None:
+        """Run `work` for the process's life once it has started (with the delivery timer),
+        cancelled at stop: work that must not hold up start, such as planning a thousand
+        meetings."""
+        self.background_tasks.append((name, work))
 
     def routes(self, adder: RouteAdder) -> None:
         self.route_adders.append(adder)

@@ -13,6 +13,7 @@ time: deleting a row twice deletes it once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ async def prune_one(db: Database, pruner: Pruner, now: datetime, batch: int = BA
         rows += deleted
         if deleted < batch:
             return Pruned(rows, batches)
+        # SQLite runs on the loop's thread and never suspends: let commands in between.
+        await asyncio.sleep(0)
 
 
 async def prune_all(
@@ -93,12 +96,17 @@ async def prune_all(
     return done
 
 
-def schedule(scheduler: AsyncIOScheduler, db: Database, clock: Callable[[], datetime]) -> None:
+def schedule(
+    scheduler: AsyncIOScheduler,
+    db: Database,
+    clock: Callable[[], datetime],
+    pruners: Sequence[Pruner] = PRUNERS,
+) -> None:
     """Run `prune_all` every EVERY on `scheduler` (a coroutine job, on the event loop)."""
 
     async def job() -> None:
         try:
-            await prune_all(db, clock())
+            await prune_all(db, clock(), pruners=pruners)
         except Exception:
             # The next run tries again; nothing is lost by waiting.
             log.exception("pruning failed; trying again in %s", EVERY)

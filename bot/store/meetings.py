@@ -7,7 +7,7 @@ are rows keyed by the occurrence's scheduled local date, the name CONTRACT gives
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.store.models import Base, Member
 
 LOCAL_START_FORMAT = "%Y-%m-%dT%H:%M"
+# "Long ago": a row whose next occurrence or plan is due at this time is worked on at once.
+# The default of new rows and of the rows migration 0006 found, so nothing is ever missed.
+LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MeetingSource(StrEnum):
@@ -49,7 +52,12 @@ class OverrideKind(StrEnum):
 
 class Meeting(Base):
     __tablename__ = "meetings"
-    __table_args__ = (UniqueConstraint("community_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("community_id", "key"),
+        Index("ix_meetings_next", "community_id", "state", "next_start"),
+        Index("ix_meetings_stale", "state", "next_stale_at"),
+        Index("ix_meetings_plan", "state", "plan_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
@@ -77,6 +85,18 @@ class Meeting(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The hash of the config entry last applied: a restart compares hashes, not rows.
+    declared_hash: Mapped[str | None] = mapped_column(String(64))
+    # The occurrence in progress or next (precomputed, see features/meetings/upcoming.py),
+    # true until `next_stale_at` (its end; far ahead when there is none).
+    next_date: Mapped[date | None] = mapped_column(Date)
+    next_start: Mapped[datetime | None]
+    next_end: Mapped[datetime | None]
+    next_moved: Mapped[bool] = mapped_column(default=False)
+    next_stale_at: Mapped[datetime] = mapped_column(default=LONG_AGO)
+    # When the reminder chain needs planning again (its soonest planned post); None: nothing
+    # left to plan.
+    plan_at: Mapped[datetime | None] = mapped_column(default=LONG_AGO)
 
     @property
     def active(self) -> bool:

@@ -127,6 +127,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("kind", "subject", "occurrence", "target"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
+        # Retention: finished rows by age (bot/scheduling/retention.py).
+        Index("ix_deliveries_state_updated", "state", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from bot.core.errors import UserError
 from bot.core.invocation import Platform
 from bot.core.message import Message, Strong, Text, bullets, message, para
 from bot.core.targets import Target
 from bot.features.meetings.lookup import (
-    active_series,
     find_meeting,
     merged_upcoming,
     next_to_come,
@@ -20,14 +19,18 @@ from bot.features.meetings.lookup import (
 )
 from bot.features.meetings.records import load_series
 from bot.features.meetings.reminders import plan_meeting, withdraw
+from bot.features.meetings.upcoming import candidates, next_meeting, stored_next, with_series
 from bot.features.meetings.views import agenda_block, headline, link_parts, links_paragraph
 from bot.runtime.context import Context
 from bot.store.meetings import (
     AgendaItem,
+    Meeting,
+    MeetingState,
     Subscription,
     agenda_items,
     agenda_items_since,
     get_subscription,
+    meetings_in_state,
 )
 
 # Anyone may add agenda items; this many per member per hour keeps a flood out.
@@ -37,15 +40,12 @@ MAX_LISTED = 50
 
 
 async def next_command(ctx: Context) -> Message:
-    pairs = await active_series(ctx)
-    found = [
-        (occurrence, meeting)
-        for meeting, series in pairs
-        if (occurrence := upcoming_or_current(series, ctx.now)) is not None
-    ]
-    if not found:
+    # Reads the rows' precomputed next occurrences (see upcoming.py): a few rows, not an
+    # expansion of every meeting.
+    found = await next_meeting(ctx.session, ctx.community_id, ctx.now)
+    if found is None:
         return Message.text("No meetings are coming up.")
-    occurrence, meeting = min(found, key=lambda pair: (pair[0].start, pair[1].key))
+    occurrence, meeting = found
     head = headline(meeting, occurrence)
     if occurrence.start <= ctx.now:
         head.append(Text(" (happening now)"))
@@ -58,27 +58,14 @@ async def next_command(ctx: Context) -> Message:
 
 
 async def list_command(ctx: Context) -> Message:
-    pairs = await active_series(ctx)
-    if not pairs:
-        create = ctx.label("meeting create")
-        return Message.text(f"There are no meetings yet; maintainers add them with {create}.")
     count = ctx.args.get("count")
     if count is None:
-        items = []
-        for meeting, series in sorted(pairs, key=lambda p: p[0].key):
-            occurrence = upcoming_or_current(series, ctx.now)
-            label = [Strong(meeting.name), Text(f" ({meeting.key})")]
-            if occurrence is None:
-                items.append([*label, Text(": no upcoming occurrences")])
-                continue
-            if occurrence.start <= ctx.now:  # worded as /meeting next words it
-                happening = [Text(" (happening now)")]
-                items.append([*label, Text(": "), *headline(meeting, occurrence)[2:], *happening])
-            else:
-                items.append([*label, Text(": next "), *headline(meeting, occurrence)[2:]])
-        return message(para("Meetings and their next occurrence:"), bullets(items))
+        return await _list_meetings(ctx)
+    pairs = await candidates(ctx.session, ctx.community_id, ctx.now, count)
     upcoming = list(itertools.islice(merged_upcoming(pairs, ctx.now), count))
     if not upcoming:
+        if not await _any_active(ctx):
+            return _no_meetings(ctx)
         return Message.text("No meetings are coming up.")
     items = [headline(meeting, occurrence) for occurrence, meeting in upcoming]
     for item, (_, meeting) in zip(items, upcoming, strict=True):
@@ -86,6 +73,44 @@ async def list_command(ctx: Context) -> Message:
         if links:
             item += [Text(" — "), *links]
     return message(para(f"The next {len(upcoming)} meeting occurrences:"), bullets(items))
+
+
+async def _list_meetings(ctx: Context) -> Message:
+    """Each active meeting with its occurrence in progress or next, from the stored values."""
+    meetings = await meetings_in_state(ctx.session, ctx.community_id, MeetingState.ACTIVE)
+    if not meetings:
+        return _no_meetings(ctx)
+    stale = [m for m in meetings if m.next_stale_at <= ctx.now]
+    expanded = {
+        m.id: upcoming_or_current(s, ctx.now) for m, s in await with_series(ctx.session, stale)
+    }
+    items = []
+    for meeting in meetings:  # ordered by key
+        occurrence = expanded[meeting.id] if meeting.id in expanded else stored_next(meeting)
+        label = [Strong(meeting.name), Text(f" ({meeting.key})")]
+        if occurrence is None:
+            items.append([*label, Text(": no upcoming occurrences")])
+            continue
+        if occurrence.start <= ctx.now:  # worded as /meeting next words it
+            happening = [Text(" (happening now)")]
+            items.append([*label, Text(": "), *headline(meeting, occurrence)[2:], *happening])
+        else:
+            items.append([*label, Text(": next "), *headline(meeting, occurrence)[2:]])
+    return message(para("Meetings and their next occurrence:"), bullets(items))
+
+
+async def _any_active(ctx: Context) -> bool:
+    found = await ctx.session.scalar(
+        select(Meeting.id)
+        .where(Meeting.community_id == ctx.community_id, Meeting.state == MeetingState.ACTIVE)
+        .limit(1)
+    )
+    return found is not None
+
+
+def _no_meetings(ctx: Context) -> Message:
+    create = ctx.label("meeting create")
+    return Message.text(f"There are no meetings yet; maintainers add them with {create}.")
 
 
 async def ics_command(ctx: Context) -> Message:

@@ -1,28 +1,33 @@
 """`[[meetings]]` from the config file, applied at start: create or update by id, archive the
-removed, never touch command-created meetings. Runs under the start-up lock, so replicas
-starting together sync once each, one after the other, with the same result."""
+removed, never touch command-created meetings. Each row keeps the hash of the entry last
+applied, so a restart with nothing changed reads a few columns and writes nothing. Runs
+under the start-up lock, so replicas starting together sync once each, one after the other,
+with the same result."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.meetings.config import MeetingConfig, declared_meetings
 from bot.features.meetings.declared import check_schedule
-from bot.features.meetings.reminders import plan_meeting, withdraw
+from bot.features.meetings.reminders import withdraw
 from bot.features.meetings.schedule_edit import drop_stray_overrides, schedule_changed
+from bot.features.meetings.upcoming import catch_up
 from bot.runtime.services import Services
 from bot.store.meetings import (
     DECLARED_FIELDS,
+    LONG_AGO,
     Meeting,
     MeetingSource,
     MeetingState,
     format_local_start,
     meeting_values,
-    meetings_in_state,
 )
 
 log = logging.getLogger(__name__)
@@ -57,23 +62,53 @@ def declared_values(cfg: MeetingConfig) -> dict[str, Any]:
     }
 
 
+# Meetings planned before start goes on (those a config change touched, say); the rest is
+# left to the background (upcoming.keep_up), so start never waits for a thousand meetings.
+START_BATCH = 50
+# Part of every hash: bump it when declared_values() changes what it makes of an entry.
+HASH_VERSION = "1"
+
+
+def declared_hash(cfg: MeetingConfig) -> str:
+    """A digest of the config entry as written: equal hashes mean nothing to apply."""
+    text = f"{HASH_VERSION}:{cfg.model_dump_json()}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 async def sync_declared(services: Services) -> None:
-    """The feature's on_start: apply the config, then re-plan every active meeting."""
+    """The feature's on_start: apply the config, then plan what is due (a bounded batch)."""
     now = services.clock()
     async with services.db.session() as session:
         await apply_config(session, services, declared_meetings(services.settings), now)
-        for meeting in await meetings_in_state(session, services.community_id, MeetingState.ACTIVE):
-            await plan_meeting(session, services, meeting, now)
+    await catch_up(services, now, limit=START_BATCH)
 
 
 async def apply_config(
     session: AsyncSession, services: Services, declared: list[MeetingConfig], now: datetime
 ) -> None:
-    existing = {m.key: m for m in await meetings_in_state(session, services.community_id)}
+    """Create, update or archive only what differs from the rows (compared by hash)."""
+    stored = {
+        row.key: row
+        for row in (
+            await session.execute(
+                select(
+                    Meeting.id, Meeting.key, Meeting.declared_hash, Meeting.state, Meeting.source
+                ).where(Meeting.community_id == services.community_id)
+            )
+        ).all()
+    }
     for cfg in declared:
+        digest = declared_hash(cfg)
+        brief = stored.get(cfg.id)
+        if (
+            brief is not None
+            and brief.declared_hash == digest
+            and brief.state == MeetingState.ACTIVE
+            and brief.source == MeetingSource.CONFIG
+        ):
+            continue  # unchanged: not even read
         values = declared_values(cfg)
-        row = existing.get(cfg.id)
-        if row is None:
+        if brief is None:
             session.add(
                 Meeting(
                     community_id=services.community_id,
@@ -83,36 +118,45 @@ async def apply_config(
                     sequence=0,
                     created_at=now,
                     updated_at=now,
+                    declared_hash=digest,
                     **values,
                 )
             )
             log.info("meeting %s created from the config file", cfg.id)
             continue
+        row = await session.get(Meeting, brief.id)
+        assert row is not None
+        row.declared_hash = digest
         before = meeting_values(row)
         changed = before != values
         revived = row.state != MeetingState.ACTIVE or row.source != MeetingSource.CONFIG
         if not changed and not revived:
-            continue
+            continue  # the same entry written differently (or the first start after 0006)
         for name in DECLARED_FIELDS:
             setattr(row, name, values[name])
         # A config entry takes over a command-created meeting of the same id: the file wins.
         row.source, row.state = MeetingSource.CONFIG, MeetingState.ACTIVE
         row.sequence += 1
         row.updated_at = now
+        # Planned (with its next occurrence) by catch_up, at start or in the background.
+        row.plan_at = row.next_stale_at = LONG_AGO
         if schedule_changed(before, values):
             await drop_stray_overrides(session, row)
             await withdraw(session, row, now, reason="the meeting's schedule changed")
         log.info("meeting %s updated from the config file", cfg.id)
     declared_ids = {cfg.id for cfg in declared}
-    for key, row in existing.items():
+    for key, brief in stored.items():
         if (
-            row.source == MeetingSource.CONFIG
+            brief.source == MeetingSource.CONFIG
             and key not in declared_ids
-            and row.state != MeetingState.ARCHIVED
+            and brief.state != MeetingState.ARCHIVED
         ):
+            row = await session.get(Meeting, brief.id)
+            assert row is not None
             row.state = MeetingState.ARCHIVED
             row.sequence += 1
             row.updated_at = now
+            row.plan_at = row.next_date = row.next_start = row.next_end = None
             await withdraw(session, row, now, reason="the meeting was removed from the config")
             log.info("meeting %s archived: it is no longer in the config file", key)
     await session.flush()

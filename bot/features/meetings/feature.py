@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.core.commands import Arg, ArgType, CommandSpec, HomeSection, Permission
 from bot.features.meetings import commands, manage
 from bot.features.meetings.config import SECTION, channel_uses
@@ -9,9 +11,10 @@ from bot.features.meetings.config_sync import sync_declared
 from bot.features.meetings.feed_route import add_routes
 from bot.features.meetings.ids import MEETING_ID
 from bot.features.meetings.reminders import register_kinds
+from bot.features.meetings.upcoming import keep_up
 from bot.runtime.feature import Feature, Setup
 from bot.runtime.services import Services
-from bot.store.meetings import MeetingState, meetings_in_state
+from bot.store.meetings import Meeting, MeetingState
 
 GROUP = "meeting"
 MEETING = Arg("meeting", MEETING_ID, "the meeting's short id, like community")
@@ -48,16 +51,28 @@ FIELDS = (
 
 
 async def suggest_meetings(services: Services, typed: str) -> list[str]:
-    async with services.db.sessions() as session:
-        rows = await meetings_in_state(session, services.community_id, MeetingState.ACTIVE)
     typed = typed.strip().lower()
-    return [m.key for m in rows if m.key.startswith(typed)][:25]
+    # Keys are lower-case letters, digits and dashes: a typed % or _ matches nothing anyway.
+    prefix = "".join(c for c in typed if c.isalnum() or c == "-")
+    async with services.db.sessions() as session:
+        keys = await session.scalars(
+            select(Meeting.key)
+            .where(
+                Meeting.community_id == services.community_id,
+                Meeting.state == MeetingState.ACTIVE,
+                Meeting.key.startswith(prefix),
+            )
+            .order_by(Meeting.key)
+            .limit(25)
+        )
+        return [key for key in keys if key.startswith(typed)]
 
 
 def register(setup: Setup) -> None:
     registry, kinds = setup.commands, setup.kinds
     setup.config_section(SECTION)
     setup.on_start(sync_declared)
+    setup.background("meetings background", keep_up)
     setup.routes(add_routes)
     setup.posts_to(channel_uses)
     registry.group(GROUP, "community meetings: times, reminders, agenda, recaps")

@@ -6,6 +6,7 @@ import hashlib
 from datetime import timedelta
 
 from aiohttp import web
+from sqlalchemy import func, or_, select
 
 from bot.features.meetings.calendar_feed import FeedEntry, build_calendar, meeting_uid
 from bot.features.meetings.records import series_of
@@ -62,10 +63,45 @@ def content_etag(body: bytes) -> str:
     ).hexdigest()[:32]
 
 
+async def _fingerprint(services: Services) -> tuple[object, ...]:
+    """What the document depends on, in one small query: every edit, skip, move, cancel or
+    config change bumps a meeting's sequence and updated_at (and only such changes do)."""
+    now = services.clock()
+    async with services.db.sessions() as session:
+        row = (
+            await session.execute(
+                select(
+                    func.count(), func.max(Meeting.updated_at), func.sum(Meeting.sequence)
+                ).where(
+                    Meeting.community_id == services.community_id,
+                    or_(
+                        Meeting.state == MeetingState.ACTIVE,
+                        Meeting.updated_at > now - KEEP_CANCELLED,
+                    ),
+                )
+            )
+        ).one()
+    return (*row, now.year, services.settings.community.name)
+
+
 def add_routes(app: web.Application, services: Services) -> None:
+    # The last document built and what it was built from: calendar apps poll the feed, and
+    # building it for a thousand meetings costs far more than asking whether anything changed.
+    cached: dict[str, object] = {}
+
+    async def document() -> bytes:
+        key = await _fingerprint(services)
+        if cached.get("key") != key:
+            cached["body"], cached["key"] = await calendar_document(services), key
+        body = cached["body"]
+        assert isinstance(body, bytes)
+        return body
+
     async def calendar(request: web.Request) -> web.Response:
         body = await calendar_document(services)
         etag = content_etag(body)
+        body = await document()
+        etag = hashlib.sha256(body).hexdigest()[:32]
         if request.headers.get("If-None-Match", "").strip('"') == etag:
             return web.Response(status=304, headers={"ETag": f'"{etag}"'})
         return web.Response(

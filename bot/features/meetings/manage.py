@@ -213,6 +213,7 @@ async def cancel_command(ctx: Context) -> Message:
     meeting.sequence += 1
     meeting.updated_at = ctx.now
     await withdraw(ctx.session, meeting, ctx.now, reason="the meeting was cancelled")
+    await plan_meeting(ctx.session, ctx.services, meeting, ctx.now)  # clears plan and next
     await announce_change(ctx.session, ctx.services, meeting, Change.CANCEL, ctx.now)
     return Message.text(
         f"Cancelled {meeting.name}: no more reminders; its channels and subscribers are told."
@@ -238,6 +239,7 @@ async def skip_command(ctx: Context) -> Message:
     meeting.sequence += 1
     meeting.updated_at = ctx.now
     await withdraw(ctx.session, meeting, ctx.now, day=day, reason="the occurrence was skipped")
+    await plan_meeting(ctx.session, ctx.services, meeting, ctx.now)  # next occurrence, chain
     await announce_change(
         ctx.session, ctx.services, meeting, Change.SKIP, ctx.now, day=day, old_start=current.start
     )

@@ -6,7 +6,9 @@ render to nothing; withdraw() also marks them skipped at once so the table tells
 
 Planning keeps a chain going: the next two occurrences are always planned, and sending any
 reminder re-plans its meeting, so the following occurrence's rows exist before they are due.
-Start-up (config sync) re-plans every meeting, which also repairs the chain after downtime.
+Each row's `plan_at` says when its chain needs planning again; start and the background
+(upcoming.catch_up) re-plan the meetings whose time has come, which repairs the chain after
+downtime without re-planning every meeting at every start.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from bot.features.meetings.ladder import PostKind, parse_ladder, parse_step, pla
 from bot.features.meetings.records import load_series
 from bot.features.meetings.recurrence import (
     Occurrence,
+    Series,
     next_occurrence,
     occurrence_on,
     scheduled_occurrence,
 )
+from bot.features.meetings.upcoming import set_next
 from bot.features.meetings.views import agenda_block, links_paragraph, when
 from bot.runtime.services import Services
 from bot.scheduling.deliveries import Planned, enqueue
@@ -85,14 +89,28 @@ async def subscriber_targets(session: AsyncSession, meeting: Meeting) -> list[Ta
 
 
 async def plan_meeting(
-    session: AsyncSession, services: Services, meeting: Meeting, now: datetime
+    session: AsyncSession,
+    services: Services,
+    meeting: Meeting,
+    now: datetime,
+    *,
+    series: Series | None = None,
 ) -> int:
-    """Add the rows this meeting needs from `now` on; returns how many were new."""
+    """Add the rows this meeting needs from `now` on; returns how many were new.
+
+    Also records on the row when it needs planning again (`plan_at`: its soonest post, whose
+    sending re-plans it; the background re-plans it then if that post was never sent) and
+    its next occurrence, which planning has at hand.
+    """
+    if series is None:
+        series = await load_series(session, meeting)
+    set_next(meeting, series, now)
     if not meeting.active:
+        meeting.plan_at = None
         return 0
-    series = await load_series(session, meeting)
     agenda_call = parse_step(meeting.agenda_call) if meeting.agenda_call else None
     posts = plan_posts(series, parse_ladder(meeting.reminders), agenda_call, now)
+    meeting.plan_at = min((post.due_at for post in posts), default=None)
     if not posts:
         return 0
     channels = channel_targets(meeting, services)
