@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot import metrics
 from bot.app import App
-from bot.core.invocation import Platform
+from bot.core.invocation import MemberRef, Platform
 from bot.core.targets import Target
 from bot.scheduling.deliveries import (
     MAX_ATTEMPTS,
@@ -23,6 +23,7 @@ from bot.scheduling.deliveries import (
     backoff,
     enqueue,
 )
+from bot.store.members import ensure_member, set_timezone
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 from tests.fakes.recording_platform import RecordingPlatform
@@ -130,6 +131,24 @@ async def test_a_row_goes_out_when_due_and_only_once(world: World) -> None:
     assert row.message_ref == world.slack.posts[0].ref
     assert row.attempts == 1 and row.sent_at is not None and row.sent_at >= T0
     assert row.claimed_by == world.runner.worker_id and row.lease_until is None
+
+
+async def test_a_direct_message_carries_its_readers_own_zone(world: World) -> None:
+    # The runner tells the adapter the reader's zone (adapters never look it up themselves).
+    dm = Target.dm(Platform.SLACK, "UANA")
+    async with world.app.db.session() as session:
+        member = await ensure_member(
+            session, world.app.services.community_id, MemberRef(Platform.SLACK, "UANA"), T0
+        )
+        await set_timezone(session, member.id, "Asia/Tokyo")
+    await world.plan(
+        ping("zoned", target=dm), ping("plain", target=Target.dm(Platform.SLACK, "UBO"))
+    )
+    await world.plan(ping("channel"))
+    assert await world.runner.run_due(T0) == 3
+    assert sorted(world.slack.zones) == sorted(
+        [(str(dm), "Asia/Tokyo"), ("slack:dm:UBO", None), (str(GENERAL), None)]
+    )
 
 
 async def test_enqueue_is_idempotent_on_kind_subject_occurrence_target(world: World) -> None:

@@ -292,10 +292,10 @@ async def test_send_edit_delete(bot: tuple[App, SlackAdapter, str], fake: SlackF
     await adapter.delete(Target.channel(Platform.SLACK, "CANNOUNCE"), ref)
     assert fake.posted("CANNOUNCE") == []
 
-    # A direct message opens the DM once and writes times in the reader's zone.
-    await fake.slash_command(bot[2], "/communitybot", "timezone Asia/Tokyo", user_id="UANA")
+    # A direct message opens the DM once and writes times in the zone the runner gives (the
+    # reader's own; tests/test_scheduler_runner.py checks the runner passes it).
     when = Message.text("Starts ", Time(app.services.clock(), "America/Los_Angeles"))
-    await adapter.send(Target.dm(Platform.SLACK, "UANA"), when)
+    await adapter.send(Target.dm(Platform.SLACK, "UANA"), when, zone="Asia/Tokyo")
     await adapter.send(Target.dm(Platform.SLACK, "UANA"), Message.text("again"))
     assert len(fake.calls("conversations.open")) == 1
     dm = fake.posted(fake.dm_channel("UANA"))

@@ -46,6 +46,7 @@ class RecordingPlatform:
         self._connected = connected
         self.posts: list[Post] = []
         self.calls: list[tuple[str, str | None]] = []  # every send: (target, nonce)
+        self.zones: list[tuple[str, str | None]] = []  # every send: (target, reader's zone)
         self.nonces: dict[str, Post] = {}
         self._failures: list[Failure] = []
         self._hold: asyncio.Event | None = None  # for the next send
@@ -68,7 +69,8 @@ class RecordingPlatform:
     async def send(
         self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
     ) -> str:
-        del zone  # every recorded post is rendered in UTC
+        # Every recorded post is rendered in UTC; the zone the runner passed is kept apart.
+        self.zones.append((str(target), zone))
         self.calls.append((str(target), nonce))
         if self._hold is not None:
             hold, self._hold = self._hold, None  # only this send waits; later ones go through
