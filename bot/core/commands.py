@@ -97,6 +97,10 @@ class CommandSpec:
     confirm: Preview | None = None
     # Maintainer commands that change something are written to the audit log.
     audited: bool = True
+    # Answers from the database without changing it (help, next, list): it runs in a read
+    # snapshot and opens no write transaction, so it never waits for (or holds) the write
+    # lock. Its handler must not write.
+    read_only: bool = False
 
     @property
     def name(self) -> str:

@@ -27,7 +27,7 @@ from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
 from bot.scheduling.queue import enqueued
 from bot.store.inbound import first_arrival
-from bot.store.members import ensure_member, zone_of
+from bot.store.members import ensure_member, find_member, zone_of
 from bot.store.models import Confirmation
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,8 @@ class Dispatcher:
                 ctx.audit(self._label(inv, spec), _describe(spec, args))
             return reply
 
+        if spec.read_only and spec.confirm is None:
+            return await self._read(inv.actor, inv.place, body, spec=spec, args=args, public=public)
         return await self._transaction(
             inv.actor,
             inv.place,
@@ -241,6 +243,7 @@ class Dispatcher:
         async with services.db.session() as session:
             now = services.clock()
             if dedup_key and not await first_arrival(session, str(actor.platform), dedup_key, now):
+                log.info("%s: already handled (a redelivery or a replay)", dedup_key[:40])
                 return Reply(Message.text("Already handled."), outcome="duplicate")
             member = await ensure_member(
                 session, services.community_id, actor.ref, now, acting=True
@@ -254,9 +257,26 @@ class Dispatcher:
             services.wake()
         return reply
 
+    async def _read(
+        self,
+        actor: Actor,
+        place: Place,
+        body: Callable[[Context], Awaitable[Reply]],
+        **context: Any,
+    ) -> Reply:
+        """Run a read-only command's `body` in a read snapshot: no write, no lock, no dedup
+        (answering a redelivered read again changes nothing)."""
+        services = self.services
+        async with services.db.reads() as session:
+            now = services.clock()
+            member = await find_member(session, services.community_id, actor.ref)
+            ctx = Context(services, actor, place, session, member, now, **context)
+            reply = await body(ctx)
+        return replace(reply, zone=member.timezone)
+
     async def _zone_of(self, actor: Actor) -> str | None:
         """The zone this person set, if any (for the times they type, before the transaction)."""
-        async with self.services.db.sessions() as session:
+        async with self.services.db.reads() as session:
             return await zone_of(
                 session, self.services.community_id, str(actor.platform), actor.user_id
             )

@@ -61,6 +61,11 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions that only read: on SQLite a plain BEGIN, a snapshot that neither takes nor
+        # waits for the write lock (see _on_begin); elsewhere an ordinary transaction.
+        self.reads = async_sessionmaker(
+            self.engine.execution_options(read_only=True), expire_on_commit=False
+        )
         # SQLite has one writer at a time. This process's write transactions queue here, where
         # waiting costs nothing, instead of in SQLite's busy handler, which sleeps in steps of
         # up to 100 ms: a burst of 20 commands then takes tens of ms, not hundreds.

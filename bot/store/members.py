@@ -70,6 +70,23 @@ async def ensure_member(
     return row
 
 
+async def find_member(session: AsyncSession, community_id: int, ref: MemberRef) -> Member:
+    """The member row for `ref`, or (never seen) an unsaved one with no zone: for reading."""
+    key = {"community_id": community_id, "platform": str(ref.platform), "user_id": ref.user_id}
+    row = await session.scalar(_MEMBER_BY_KEY, key)
+    if row is not None:
+        return row
+    return Member(
+        community_id=community_id,
+        platform=str(ref.platform),
+        platform_user_id=ref.user_id,
+        display_name=ref.display_name[:200],
+        timezone=None,
+        is_bot=ref.is_bot,
+        known=False,
+    )
+
+
 async def _create_member(
     session: AsyncSession, community_id: int, ref: MemberRef, now: datetime, acting: bool
 ) -> Member:

@@ -7,11 +7,13 @@ leaves; a reply that needs more than one message, and anything slow, follows thr
 the response_url as tasks the adapter tracks (and `drain` awaits). If the core ever takes longer
 than ACK_BUDGET, the ack says so and the answer follows when ready: Slack gives up at 3 s.
 
-Over HTTP, slack_requests checks each request's signature and shape before bolt sees it
-(400/401 and one log line otherwise). Slack redelivers only Events API callbacks
+Over HTTP, adapters.slack.requests checks each request's signature and shape before bolt
+sees it (400/401 and one log line otherwise). Slack redelivers only Events API callbacks
 (deduplicated by event_id in the database); slash commands and button presses are never
-redelivered, so a second copy of one's signature is a replay: each one's signature is
-remembered (one database write per command) and a replay is answered 200 with no effect.
+redelivered, so a second copy of one's signature is a replay: the signature is the
+invocation's dedup key, recorded in the command's own transaction (no extra write), and a
+replay is answered 200 with no effect. Read-only commands record nothing: a replay of one
+only answers again.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.people import SlackUsers, UserGroups
 from bot.adapters.slack.render import SlackMessage, render
-from bot.adapters.slack.requests import Kind, Refused, check
+from bot.adapters.slack.requests import Refused, check
 from bot.adapters.slack.web_api import api_error, build_client, delivery_error, retry_handlers
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
 from bot.core.message import Message
@@ -53,7 +55,6 @@ log = logging.getLogger(__name__)
 
 ACK_BUDGET = 2.5  # seconds; Slack shows an error to the person after 3
 STILL_WORKING = "Working on it… the answer follows in a moment."
-NO_DATABASE = "The bot cannot reach its database right now; nothing was done. Try again soon."
 
 
 _CHANNEL_HINTS = {
@@ -85,6 +86,14 @@ def _quiet_token_warning(record: logging.LogRecord) -> bool:
     # true, and not news.
     message = record.getMessage()
     return "token` will be unused" not in message and "will be ignored" not in message
+
+
+def _replay_key(request: Any) -> str | None:
+    """Slack never redelivers a command or a press, so a second copy of one's signature is a
+    replay: the dispatcher records the key in the command's own transaction and gives a
+    replay no effect. (Socket Mode requests carry no signature, and cannot be replayed.)"""
+    values = request.headers.get("x-slack-signature") or []
+    return f"sig:{values[0]}" if values else None
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -253,31 +262,8 @@ class SlackAdapter:
         if isinstance(checked, Refused):
             log.warning("refused a request to /slack/events: %s", checked.reason)
             return web.Response(status=checked.status, text=checked.reason)
-        if checked.kind in (Kind.COMMAND, Kind.INTERACTION):
-            # Slack never redelivers these, so a second copy of a signature is a replay.
-            first = await self._first_signature(checked.signature)
-            if first is None:
-                return web.json_response({"response_type": "ephemeral", "text": NO_DATABASE})
-            if not first:
-                log.warning("ignored a replayed Slack request (same signature)")
-                return web.Response(status=200)
         bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
-
-    async def _first_signature(self, signature: str) -> bool | None:
-        """Whether this signature is new (None: the database did not answer).
-
-        Kept as long as event ids (two days), far past the 5 minutes a signature is valid,
-        in its own transaction before bolt runs: a replay is turned away before any effect.
-        """
-        try:
-            async with self.services.db.session() as session:
-                return await first_arrival(
-                    session, str(Platform.SLACK), f"sig:{signature}", self.services.clock()
-                )
-        except Exception as exc:
-            log.error("cannot record a Slack request signature: %s", type(exc).__name__)
-            return None
 
     # ------------------------------------------------------------------ inbound
 
@@ -314,7 +300,7 @@ class SlackAdapter:
         zone = None if reply.public else reply.zone
         return render(reply.message, ping=self.settings.slack.announce_ping, reader_zone=zone)
 
-    async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
+    async def _on_command(self, ack: Any, command: dict[str, Any], request: Any) -> None:
         user_id = str(command.get("user_id") or "")
         response_url = str(command.get("response_url") or "")
         text = str(command.get("text") or "")
@@ -329,6 +315,7 @@ class SlackAdapter:
                 place=self._place(command.get("channel_id"), command.get("team_id")),
                 text=text,
                 received_at=received_at,
+                dedup_key=_replay_key(request),
             )
             return await self.dispatcher.handle(inv)
 
@@ -345,7 +332,7 @@ class SlackAdapter:
         if rest:
             self._follow(self._send_parts(response_url, rest, kind, replace=False))
 
-    async def _on_action(self, ack: Any, body: dict[str, Any]) -> None:
+    async def _on_action(self, ack: Any, body: dict[str, Any], request: Any) -> None:
         # The HTTP gate checked the shape; Socket Mode payloads come here unchecked.
         actions = body.get("actions")
         action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
@@ -364,6 +351,7 @@ class SlackAdapter:
                     user_id, str(user.get("username") or user.get("name") or "")
                 ),
                 place=self._place(channel, _dict(body.get("team")).get("id")),
+                dedup_key=_replay_key(request),
             )
             return await self.dispatcher.press(press)
 

@@ -321,6 +321,7 @@ def register_commands(registry: Registry) -> None:
             list_command,
             permission=Permission.MAINTAINER,
             audited=False,
+            read_only=True,
         )
     )
     registry.add(

@@ -95,6 +95,7 @@ def register(setup: Setup) -> None:
             "/communitybot help",
             help_command,
             audited=False,
+            read_only=True,
         )
     )
     registry.add(
@@ -126,6 +127,7 @@ def register(setup: Setup) -> None:
                     max_value=100,
                 ),
             ),
+            read_only=True,
         )
     )
 

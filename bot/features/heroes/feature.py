@@ -109,7 +109,15 @@ def register(setup: Setup) -> None:
         )
     )
     registry.add(
-        CommandSpec(GROUP, ("hall",), "past Heroes", "/hero hall", commands.hall, audited=False)
+        CommandSpec(
+            GROUP,
+            ("hall",),
+            "past Heroes",
+            "/hero hall",
+            commands.hall,
+            audited=False,
+            read_only=True,
+        )
     )
     registry.action(ACTION, commands.review_button, Permission.MAINTAINER)
     registry.home_section(

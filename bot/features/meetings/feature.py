@@ -85,6 +85,7 @@ def register(setup: Setup) -> None:
             "/meeting next",
             commands.next_command,
             allow_public=True,
+            read_only=True,
         )
     )
     add(
@@ -105,6 +106,7 @@ def register(setup: Setup) -> None:
                     max_value=commands.MAX_LISTED,
                 ),
             ),
+            read_only=True,
         )
     )
     add(
@@ -164,6 +166,7 @@ def register(setup: Setup) -> None:
             commands.agenda_list_command,
             args=(MEETING,),
             allow_public=True,
+            read_only=True,
         )
     )
     add(
