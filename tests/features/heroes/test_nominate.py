@@ -12,7 +12,7 @@ from bot.core.invocation import Invocation
 from bot.core.plaintext import render
 from bot.store.heroes import HeroNomination
 from bot.store.models import Member
-from tests.heroes_harness import CONFIG, actor, console_ref, hero_bot
+from tests.support.heroes_harness import CONFIG, actor, console_ref, hero_bot
 
 NOV_10 = datetime(2026, 11, 10, 18, 0, tzinfo=UTC)
 

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from tests.fakes.slack_api import PostedMessage
-from tests.scenarios.driver import SCENARIO_CONFIG
-from tests.scenarios.driver_slack import user_id
-from tests.test_announcements_platforms import (
+from tests.features.announcements.test_platforms import (
     Both,
     _discord_content,
     _slack_live_pings,
     _slack_text,
     both_platforms,
 )
+from tests.scenarios.driver import SCENARIO_CONFIG
+from tests.scenarios.driver_slack import user_id
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from bot.core.plaintext import render
 from bot.store.heroes import HeroHallEntry, HeroReview
 from bot.store.models import Member
-from tests.heroes_harness import console_ref, hero_bot
+from tests.support.heroes_harness import console_ref, hero_bot
 
 NOV_10 = datetime(2026, 11, 10, 18, 0, tzinfo=UTC)
 

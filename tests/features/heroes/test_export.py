@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from tests.heroes_harness import hero_bot
+from tests.support.heroes_harness import hero_bot
 
 NOV_10 = datetime(2026, 11, 10, 18, 0, tzinfo=UTC)
 

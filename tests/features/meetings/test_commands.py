@@ -8,7 +8,7 @@ import aiohttp
 import icalendar
 import recurring_ical_events
 
-from tests.meetings_bot import community_meeting, meeting_bot
+from tests.support.meetings_bot import community_meeting, meeting_bot
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 

@@ -27,10 +27,10 @@ from bot.store.db import Database
 from bot.store.members import ensure_community
 from bot.store.migrate import upgrade
 from bot.store.models import Delivery, DeliveryState
-from tests.bot_process import BotProcess
 from tests.conftest import pg_database
 from tests.fakes.discord_gateway import DiscordFake, FakeChannel
 from tests.fakes.slack_api import SlackFake
+from tests.support.bot_process import BotProcess
 
 pytestmark = pytest.mark.process
 

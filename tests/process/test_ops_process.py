@@ -27,8 +27,8 @@ from bot.store.db import Database
 from bot.store.members import ensure_community
 from bot.store.migrate import upgrade
 from bot.store.models import Delivery, DeliveryState
-from tests.bot_process import BotProcess
 from tests.fakes.slack_api import SlackFake
+from tests.support.bot_process import BotProcess
 
 pytestmark = pytest.mark.process
 

@@ -18,7 +18,7 @@ from bot.scheduling.deliveries import DeliveryRunner, Planned, enqueue
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 from tests.fakes.recording_platform import RecordingPlatform
-from tests.scheduler_kinds import NEWS, SCHEDULER_TESTING
+from tests.support.scheduler_kinds import NEWS, SCHEDULER_TESTING
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 GENERAL = Target.channel(Platform.SLACK, "C0GENERAL")

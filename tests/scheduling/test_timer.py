@@ -22,7 +22,7 @@ from bot.scheduling.timer import JOB_ID, POLL, DeliveryTimer
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 from tests.fakes.recording_platform import RecordingPlatform
-from tests.scheduler_kinds import NEWS, SCHEDULER_TESTING
+from tests.support.scheduler_kinds import NEWS, SCHEDULER_TESTING
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 GENERAL = Target.channel(Platform.SLACK, "C0GENERAL")

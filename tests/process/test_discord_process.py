@@ -15,9 +15,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.bot_process import BotProcess
 from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember, FakeRole
 from tests.fakes.discord_payloads import snowflake
+from tests.support.bot_process import BotProcess
 
 pytestmark = pytest.mark.process
 

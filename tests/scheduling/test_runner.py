@@ -26,7 +26,7 @@ from bot.scheduling.deliveries import (
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 from tests.fakes.recording_platform import RecordingPlatform
-from tests.scheduler_kinds import EDIT, NEWS, PING, PING_MAX_LATENESS, SCHEDULER_TESTING
+from tests.support.scheduler_kinds import EDIT, NEWS, PING, PING_MAX_LATENESS, SCHEDULER_TESTING
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.store.models import Delivery
-from tests.meetings_bot import community_meeting, meeting_bot
+from tests.support.meetings_bot import community_meeting, meeting_bot
 
 
 def utc(text: str) -> datetime:

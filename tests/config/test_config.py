@@ -9,7 +9,7 @@ import pytest
 from bot.app import load_settings
 from bot.config import ConfigError
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
 
 
 def write(tmp_path: Path, text: str) -> str:

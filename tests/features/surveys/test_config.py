@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.core.urls import UrlChecker
 from bot.store.surveys import Survey
+from tests.features.surveys.test_flow import T0, TOKEN, harness
 from tests.scenarios.conftest import fake_resolver
-from tests.test_surveys_flow import T0, TOKEN, harness
 
 SURVEY = {
     "name": "2026 Community Survey",

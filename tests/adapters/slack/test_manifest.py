@@ -12,7 +12,7 @@ from bot.app import build_registries
 from bot.cli.main import main
 from tests.conftest import make_settings
 
-CHECKED_IN = Path(__file__).parent.parent / "config" / "slack-manifest.yml"
+CHECKED_IN = Path(__file__).resolve().parents[3] / "config" / "slack-manifest.yml"
 REGENERATE = (
     "config/slack-manifest.yml is out of date; regenerate it with\n"
     f"  env -i PATH=$PATH COMMUNITYBOT_PUBLIC_URL={PLACEHOLDER_URL} "

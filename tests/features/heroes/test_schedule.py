@@ -10,8 +10,8 @@ from bot.features.heroes.schedule import planned_for
 from bot.runtime.services import Services
 from bot.store.models import DeliveryState
 from tests.conftest import make_settings
-from tests.heroes_harness import hero_bot
 from tests.scenarios.driver import SCENARIO_CONFIG
+from tests.support.heroes_harness import hero_bot
 
 NOV_10 = datetime(2026, 11, 10, 18, 0, tzinfo=UTC)
 NOV_28 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)  # 28 Nov 00:00 PST: three days before close
