@@ -19,20 +19,13 @@ from bot.runtime.permissions import CONSOLE_MAINTAINER_ROLE
 from bot.store.heroes import HeroNomination
 from bot.store.models import Delivery
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 
 MAINTAINERS = frozenset({"maya", "mo"})
 CONFIG: dict[str, Any] = {
     "community": {"name": "Example Community", "timezone": "America/Los_Angeles"},
     "heroes": {"period": "monthly"},
 }
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def actor(name: str) -> Actor:

@@ -14,6 +14,7 @@ from bot.app import App
 from bot.core.invocation import Platform
 from bot.core.plaintext import render
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 
 COMMUNITY = {"name": "Example Community", "timezone": "America/Los_Angeles"}
 MAINTAINERS = {"maya", "mo"}
@@ -34,14 +35,6 @@ def community_meeting(**overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def no_dns(host: str) -> list[str]:

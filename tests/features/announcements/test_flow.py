@@ -23,17 +23,10 @@ from bot.store.announcements import Announcement
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 from tests.scenarios.conftest import fake_resolver
+from tests.support.clock import Clock
 
 CONFIG = {"community": {"name": "Example", "timezone": "America/Los_Angeles"}}
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Bot:
@@ -99,8 +92,9 @@ async def console_bot(db_url: str, clock: Clock) -> AsyncIterator[Bot]:
 
 
 @pytest.fixture
-async def bot(any_db_url: str) -> AsyncIterator[Bot]:
-    async with console_bot(any_db_url, Clock(START)) as b:
+async def bot(any_db_url: str, clock: Clock) -> AsyncIterator[Bot]:
+    clock.now = START
+    async with console_bot(any_db_url, clock) as b:
         yield b
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from tests.scenarios.conftest import fake_resolver
 from tests.scenarios.driver import SCENARIO_CONFIG, Said
 from tests.scenarios.driver_discord import GENERAL_ID, GUILD_ID, MODAL, DiscordDriver
 from tests.scenarios.driver_slack import BOT_TOKEN, COMMAND_CHANNEL, SlackDriver, user_id
+from tests.support.clock import Clock
 
 SLACK_CHANNEL = SCENARIO_CONFIG["slack"]["announce_channels"][0]
 DISCORD_CHANNEL = SCENARIO_CONFIG["discord"]["announce_channels"][0]
@@ -50,18 +51,6 @@ DISCORD_TYPED_MENTIONS = (
 )
 # A live Slack ping is one of these tokens in mrkdwn (or the notification text).
 _SLACK_LIVE = re.compile(r"<!(?:channel|here|everyone)(?:\|[^>]*)?>|<!subteam\^[^>]+>|<@[UW]\w+")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, span: timedelta) -> datetime:
-        self.now += span
-        return self.now
 
 
 @dataclass
@@ -132,7 +121,9 @@ class Both:
 
 
 @asynccontextmanager
-async def both_platforms(tmp_path: Path, config: Mapping[str, Any]) -> AsyncIterator[Both]:
+async def both_platforms(
+    tmp_path: Path, config: Mapping[str, Any], clock: Clock | None = None
+) -> AsyncIterator[Both]:
     old_base = discord.http.Route.BASE
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     section = config["discord"]
@@ -163,7 +154,7 @@ async def both_platforms(tmp_path: Path, config: Mapping[str, Any]) -> AsyncIter
             discord_gateway_url=discord_fake.gateway_url,
             http_port=0,
         )
-        clock = Clock()
+        clock = clock or Clock()
         app = App(settings, timer=False, resolver=fake_resolver, clock=clock)
         try:
             await app.start()
@@ -181,8 +172,8 @@ async def both_platforms(tmp_path: Path, config: Mapping[str, Any]) -> AsyncIter
 
 
 @pytest.fixture
-async def both(tmp_path: Path) -> AsyncIterator[Both]:
-    async with both_platforms(tmp_path, SCENARIO_CONFIG) as pair:
+async def both(tmp_path: Path, clock: Clock) -> AsyncIterator[Both]:
+    async with both_platforms(tmp_path, SCENARIO_CONFIG, clock) as pair:
         yield pair
 
 

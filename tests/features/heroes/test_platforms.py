@@ -23,11 +23,12 @@ from tests.features.announcements.test_platforms import (
 )
 from tests.scenarios.driver import SCENARIO_CONFIG
 from tests.scenarios.driver_slack import user_id
+from tests.support.clock import Clock
 
 
 @pytest.fixture
-async def both(tmp_path: Path) -> AsyncIterator[Both]:
-    async with both_platforms(tmp_path, SCENARIO_CONFIG) as pair:
+async def both(tmp_path: Path, clock: Clock) -> AsyncIterator[Both]:
+    async with both_platforms(tmp_path, SCENARIO_CONFIG, clock) as pair:
         yield pair
 
 

@@ -15,7 +15,8 @@ from bot.app import parse_file_config
 from bot.config import ConfigError
 from bot.store.meetings import Meeting, MeetingOverride
 from bot.store.models import Delivery
-from tests.support.meetings_bot import Clock, community_meeting, meeting_bot
+from tests.support.clock import Clock
+from tests.support.meetings_bot import community_meeting, meeting_bot
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 

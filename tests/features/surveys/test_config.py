@@ -62,9 +62,9 @@ async def test_a_survey_that_opens_later_is_listed_from_that_day(sqlite_url: str
     async with harness(sqlite_url, config=config(later)) as h:
         assert "no open surveys" in await h.say("/survey list", "olu")
         opens = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)  # midnight in Los Angeles
-        h.clock.at = opens - timedelta(seconds=1)
+        h.clock.now = opens - timedelta(seconds=1)
         assert "no open surveys" in await h.say("/survey list", "olu")
-        h.clock.at = opens
+        h.clock.now = opens
         assert TOKEN.search(await h.say("/survey list", "olu"))
         await h.at(opens)
         assert len(h.channel()) == 1

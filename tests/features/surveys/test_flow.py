@@ -25,6 +25,7 @@ from bot.store.members import ensure_member
 from bot.store.surveys import Survey, SurveyLink
 from tests.conftest import make_settings
 from tests.scenarios.conftest import fake_resolver
+from tests.support.clock import Clock
 
 T0 = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -32,14 +33,6 @@ URL = "https://example.org/census"
 CONFIG: dict[str, Any] = {"community": {"name": "Example", "timezone": "America/Los_Angeles"}}
 TOKEN = re.compile(r"/s/([A-Za-z0-9_-]{20,})")
 MAINTAINERS = {"maya"}
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @dataclass
@@ -64,7 +57,7 @@ class Harness:
         return render(reply.message)
 
     async def at(self, when: datetime) -> int:
-        self.clock.at = when
+        self.clock.now = when
         return await self.app.run_due(when)
 
     def posts(self) -> list[tuple[str, str]]:
@@ -188,9 +181,9 @@ async def test_closing_day_ends_at_midnight_in_the_community_zone(sqlite_url: st
         await h.say(f"/survey add Census {URL} --closes 2026-12-31", "maya")
         # The end of 31 December in Los Angeles is 08:00 UTC on 1 January.
         end = datetime(2027, 1, 1, 8, 0, tzinfo=UTC)
-        h.clock.at = end - timedelta(seconds=1)
+        h.clock.now = end - timedelta(seconds=1)
         assert TOKEN.search(await h.say("/survey list", "olu"))
-        h.clock.at = end
+        h.clock.now = end
         assert "no open surveys" in await h.say("/survey list", "olu")
         assert "already closed" in await h.say("/survey close Census", "maya")
 
@@ -243,7 +236,7 @@ async def test_open_counts_once_per_member(any_db_url: str) -> None:
         assert first.status == 302 and first.headers["Location"] == URL
         assert first.headers["Cache-Control"] == "no-store"
         assert first.headers["Referrer-Policy"] == "no-referrer"
-        h.clock.at = T0 + DAY
+        h.clock.now = T0 + DAY
         assert (await h.open(olu)).status == 302  # again: still redirected, not counted
         await h.open(ana)
         links = await h.links()
@@ -317,7 +310,7 @@ async def test_members_known_later_are_planned_at_the_next_round(sqlite_url: str
     async with harness(sqlite_url) as h:
         await h.say(f"/survey add Census {URL}", "maya")
         await h.at(T0)
-        h.clock.at = T0 + DAY
+        h.clock.now = T0 + DAY
         await h.say("/communitybot timezone", "lin")  # known only now
         await h.at(T0 + 3.5 * DAY)
         assert h.dms("lin") == [] and len(h.dms("maya")) == 1
