@@ -1,23 +1,17 @@
-"""A whole bot on the console with a clock the test moves, for the meetings tests."""
+"""The console bot as the meetings tests use it: the community's zone, no DNS, replies
+rendered in the reader's zone without button labels."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapters.console import ConsoleAdapter
-from bot.app import App
-from bot.core.invocation import Platform
-from bot.core.plaintext import render
-from tests.conftest import make_settings
 from tests.support.clock import Clock
+from tests.support.console_bot import ConsoleBot, console_bot
 
 COMMUNITY = {"name": "Example Community", "timezone": "America/Los_Angeles"}
-MAINTAINERS = {"maya", "mo"}
 
 
 def community_meeting(**overrides: Any) -> dict[str, Any]:
@@ -42,45 +36,6 @@ async def no_dns(host: str) -> list[str]:
     return []
 
 
-@dataclass
-class MeetingBot:
-    app: App
-    clock: Clock
-    out: io.StringIO
-    seen: int = field(default=0)
-
-    @property
-    def console(self) -> ConsoleAdapter:
-        adapter = self.app.adapters[Platform.CONSOLE]
-        assert isinstance(adapter, ConsoleAdapter)
-        return adapter
-
-    async def say(self, line: str, as_: str = "olu") -> str:
-        actor = self.console.actor(as_, maintainer=as_ in MAINTAINERS)
-        reply = await self.console.say(line, actor)
-        return render(reply.message, reply.zone, buttons=False)
-
-    async def run_due(self, at: datetime | None = None) -> list[str]:
-        """Move the clock to `at`, send what is due, and return the new console posts."""
-        if at is not None:
-            self.clock.now = at
-        await self.app.run_due(self.clock.now)
-        return self.new_posts()
-
-    def new_posts(self) -> list[str]:
-        text = self.out.getvalue()
-        fresh, self.seen = text[self.seen :], len(text)
-        chunks = fresh.split("\n[")
-        posts = []
-        for chunk in chunks:
-            chunk = chunk.lstrip("[")
-            if not chunk.strip():
-                continue
-            where, _, body = chunk.partition("]\n")
-            posts.append(f"{where}: {body.strip()}")
-        return posts
-
-
 @asynccontextmanager
 async def meeting_bot(
     db_url: str,
@@ -89,18 +44,11 @@ async def meeting_bot(
     now: datetime,
     http: bool = False,
     clock: Clock | None = None,
-) -> AsyncIterator[MeetingBot]:
-    config: dict[str, Any] = {"community": COMMUNITY, "meetings": meetings or []}
-    settings = make_settings(db_url, config, http_port=0)
-    clock = clock or Clock(now.astimezone(UTC))
+) -> AsyncIterator[ConsoleBot]:
+    clock = clock or Clock()
     clock.now = now.astimezone(UTC)
-    app = App(settings, console_user="olu", http=http, timer=False, resolver=no_dns, clock=clock)
-    await app.start()
-    out = io.StringIO()
-    adapter = app.adapters[Platform.CONSOLE]
-    assert isinstance(adapter, ConsoleAdapter)
-    adapter.out = out
-    try:
-        yield MeetingBot(app, clock, out)
-    finally:
-        await app.stop()
+    config: dict[str, Any] = {"community": COMMUNITY, "meetings": meetings or []}
+    async with console_bot(
+        db_url, config, clock=clock, http=http, resolver=no_dns, bot_options={"buttons": False}
+    ) as bot:
+        yield bot

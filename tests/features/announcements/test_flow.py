@@ -6,51 +6,26 @@ What the console adapter printed is what a channel received.
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from bot.adapters.console import ConsoleAdapter
-from bot.app import App
-from bot.core.invocation import Platform
-from bot.core.replies import Reply
 from bot.scheduling import claims
 from bot.store.announcements import Announcement
 from bot.store.models import Delivery, DeliveryState
-from tests.conftest import make_settings
 from tests.scenarios.conftest import fake_resolver
 from tests.support.clock import Clock
+from tests.support.console_bot import ConsoleBot, console_bot
 
 CONFIG = {"community": {"name": "Example", "timezone": "America/Los_Angeles"}}
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-class Bot:
-    """One console app: type as a maintainer, send what is due at a chosen time."""
-
-    def __init__(self, app: App, clock: Clock, out: io.StringIO) -> None:
-        self.app, self.clock, self.out = app, clock, out
-        adapter = app.adapters[Platform.CONSOLE]
-        assert isinstance(adapter, ConsoleAdapter)
-        self.console = adapter
-
-    async def say(self, line: str, *, maintainer: bool = True) -> str:
-        actor = self.console.actor("maya", maintainer=maintainer)
-        reply: Reply = await self.console.say(line, actor)
-        from bot.core.plaintext import render
-
-        return render(reply.message, reply.zone)
-
-    async def run_due(self, at: datetime) -> int:
-        self.clock.now = at
-        return await self.app.run_due(at)
-
-    def printed(self) -> str:
-        return self.out.getvalue()
+class Bot(ConsoleBot):
+    """The console bot typing as maya, a maintainer: what the announcement tests look at."""
 
     async def rows(self, kind: str | None = None) -> list[Delivery]:
         async with self.app.db.sessions() as session:
@@ -68,33 +43,23 @@ class Bot:
             return found
 
 
-@asynccontextmanager
-async def console_bot(db_url: str, clock: Clock) -> AsyncIterator[Bot]:
-    settings = make_settings(db_url, CONFIG)
-    app = App(
-        settings,
-        console_user="maya",
-        console_maintainer=True,
-        http=False,
-        timer=False,
-        resolver=fake_resolver,
+def maya_bot(db_url: str, clock: Clock) -> AbstractAsyncContextManager[Bot]:
+    return console_bot(
+        db_url,
+        CONFIG,
         clock=clock,
+        kind=Bot,
+        user="maya",
+        console_maintainer=True,
+        resolver=fake_resolver,
+        bot_options={"maintainers": frozenset({"maya"})},
     )
-    await app.start()
-    out = io.StringIO()
-    adapter = app.adapters[Platform.CONSOLE]
-    assert isinstance(adapter, ConsoleAdapter)
-    adapter.out = out
-    try:
-        yield Bot(app, clock, out)
-    finally:
-        await app.stop()
 
 
 @pytest.fixture
 async def bot(any_db_url: str, clock: Clock) -> AsyncIterator[Bot]:
     clock.now = START
-    async with console_bot(any_db_url, clock) as b:
+    async with maya_bot(any_db_url, clock) as b:
         yield b
 
 
@@ -240,18 +205,18 @@ async def test_delete_stops_copies_that_have_not_gone_out(bot: Bot) -> None:
 
 async def test_edits_and_deletes_survive_a_restart(any_db_url: str) -> None:
     clock = Clock(START)
-    async with console_bot(any_db_url, clock) as first:
+    async with maya_bot(any_db_url, clock) as first:
         await first.say("/announce --yes Before restart")
         await first.run_due(START)
         await first.say("/announce edit 1 After restart")
         ref = (await first.rows("announcement"))[0].message_ref
         assert ref
     # The process stopped before sending the edit; the next one picks it up from the table.
-    async with console_bot(any_db_url, clock) as second:
+    async with maya_bot(any_db_url, clock) as second:
         await second.run_due(START + timedelta(seconds=5))
         assert f"edited {ref[:8]}]\nAfter restart" in second.printed()
         await second.say("/announce delete 1")
-    async with console_bot(any_db_url, clock) as third:
+    async with maya_bot(any_db_url, clock) as third:
         await third.run_due(START + timedelta(seconds=10))
         assert f"message {ref[:8]} deleted" in third.printed()
 

@@ -82,7 +82,7 @@ async def test_the_confirmation_is_private_and_names_the_cycle(sqlite_url: str) 
         text = render(reply.message)
         assert "November 2026" in text and "anonymous" in text
         await bot.run_due()
-        assert not any("quietly fixes CI" in p for p in bot.posts())
+        assert not any("quietly fixes CI" in p for p in bot.channel_posts())
         listing = await bot.say("/hero nominations", as_="maya")
         assert "quietly fixes CI — anonymous" in listing
         assert "raj" not in listing

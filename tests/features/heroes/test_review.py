@@ -94,12 +94,15 @@ async def test_announce_preview_then_confirm(sqlite_url: str) -> None:
         assert "announces the November 2026 Community Hero in 1 channel" in text
         assert "> for the docs — olu" in text
         await bot.run_due()
-        assert not any("is @ana" in p for p in bot.posts())
+        assert not any("is @ana" in p for p in bot.channel_posts())
         confirm = next(b.action_id for b in preview.message.actions if "confirm" in b.action_id)
         done = await bot.press(confirm, as_="maya")
         assert "@ana is the November 2026 Community Hero" in render(done.message)
         await bot.run_due()
-        assert sum("Our Community Hero for November 2026 is @ana!" in p for p in bot.posts()) == 1
+        assert (
+            sum("Our Community Hero for November 2026 is @ana!" in p for p in bot.channel_posts())
+            == 1
+        )
         again = await bot.say("/hero announce @lin --yes", as_="maya")
         assert "already announced (ana)" in again and "--cycle 2026-12" in again
         assert "can no longer be reviewed" in await bot.say(
@@ -121,7 +124,7 @@ async def test_two_maintainers_announcing_at_once_make_one_hero(any_db_url: str)
         async with bot.app.db.sessions() as session:
             assert await session.scalar(select(func.count(HeroHallEntry.id))) == 1
         await bot.run_due()
-        assert sum("Our Community Hero" in p for p in bot.posts()) == 1
+        assert sum("Our Community Hero" in p for p in bot.channel_posts()) == 1
 
 
 async def test_the_hall_survives_renamed_and_deleted_accounts(sqlite_url: str) -> None:
@@ -141,7 +144,7 @@ async def test_the_hall_survives_renamed_and_deleted_accounts(sqlite_url: str) -
         ]
         # The announcement renders from the snapshot, even for the deleted account.
         await bot.run_due()
-        assert any("Our Community Hero for October 2026 is @raj!" in p for p in bot.posts())
+        assert any("Our Community Hero for October 2026 is @raj!" in p for p in bot.channel_posts())
 
 
 async def test_bots_and_far_future_cycles_cannot_have_heroes(sqlite_url: str) -> None:

@@ -44,9 +44,12 @@ async def test_start_plans_this_cycle_and_the_next_once(sqlite_url: str) -> None
 async def test_the_calendar_posts_in_order(sqlite_url: str) -> None:
     async with hero_bot(sqlite_url, NOV_10) as bot:
         await bot.run_due()
-        assert len(bot.posts()) == 1
-        assert "Nominations for the November 2026 Community Hero are open until" in bot.posts()[0]
-        assert "/hero nominate @name <why>" in bot.posts()[0]
+        assert len(bot.channel_posts()) == 1
+        assert (
+            "Nominations for the November 2026 Community Hero are open until"
+            in bot.channel_posts()[0]
+        )
+        assert "/hero nominate @name <why>" in bot.channel_posts()[0]
 
         await bot.say("/hero nominate @ana for the docs", as_="olu")
         await bot.say("/hero nominate @ana --anonymous she is kind", as_="raj")
@@ -54,21 +57,21 @@ async def test_the_calendar_posts_in_order(sqlite_url: str) -> None:
         await bot.say("/hero review @lin shortlist", as_="maya")
 
         await bot.run_due(NOV_28)
-        assert "close in 3 days" in bot.posts()[-1]
+        assert "close in 3 days" in bot.channel_posts()[-1]
 
         await bot.run_due(DEC_1)
-        closed = [p for p in bot.posts() if "have closed" in p]
+        closed = [p for p in bot.channel_posts() if "have closed" in p]
         assert closed == [
             "Nominations for the November 2026 Community Hero have closed: 3 nomination(s) of "
             "2 member(s), 1 waiting for review. See `/hero nominations 2026-11`."
         ]
         # Due at the same instant, the two are sent concurrently, in either order.
-        assert any("December 2026 Community Hero are open" in p for p in bot.posts()[-2:])
+        assert any("December 2026 Community Hero are open" in p for p in bot.channel_posts()[-2:])
         # December's opening post planned January.
         assert ("hero_open", "2027-01", "console:channel:main") in _keys(await bot.deliveries())
-        sent = len(bot.posts())
+        sent = len(bot.channel_posts())
         await bot.run_due(DEC_1)
-        assert len(bot.posts()) == sent
+        assert len(bot.channel_posts()) == sent
 
 
 async def test_announcing_early_drops_the_closing_posts(sqlite_url: str) -> None:
@@ -77,7 +80,7 @@ async def test_announcing_early_drops_the_closing_posts(sqlite_url: str) -> None
         await bot.say("/hero nominate @ana --anonymous she is kind", as_="raj")
         await bot.say("/hero announce @ana Thank you, Ana! --yes", as_="maya")
         await bot.run_due()
-        assert bot.posts() == [
+        assert bot.channel_posts() == [
             "Community Hero — November 2026\n"
             "Our Community Hero for November 2026 is @ana!\n"
             "> Thank you, Ana!\n"
@@ -88,7 +91,7 @@ async def test_announcing_early_drops_the_closing_posts(sqlite_url: str) -> None
         ]
         await bot.run_due(NOV_28)
         await bot.run_due(DEC_1)
-        assert not any("close" in p for p in bot.posts())
+        assert not any("close" in p for p in bot.channel_posts())
         states = {(r.kind, r.occurrence): r.state for r in await bot.deliveries()}
         assert states[("hero_open", "2026-11")] == DeliveryState.SKIPPED
         assert states[("hero_closing", "2026-11")] == DeliveryState.SKIPPED
@@ -100,7 +103,7 @@ async def test_a_closing_reminder_more_than_a_day_late_is_dropped(sqlite_url: st
     async with hero_bot(sqlite_url, NOV_10) as bot:
         await bot.run_due()
         await bot.run_due(datetime(2026, 11, 29, 9, 0, tzinfo=UTC))
-        assert not any("close in" in p for p in bot.posts())
+        assert not any("close in" in p for p in bot.channel_posts())
 
 
 def test_posts_reach_every_platform_and_the_maintainer_channels() -> None:

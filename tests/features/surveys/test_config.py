@@ -37,7 +37,7 @@ async def test_declared_survey_is_created_once_and_updated(sqlite_url: str) -> N
     async with harness(sqlite_url, config=config(SURVEY)) as h:
         listed = await h.say("/survey", "olu")
         assert "2026 Community Survey" in listed and TOKEN.search(listed)
-        await h.at(T0)
+        await h.run_due(T0)
         assert len(h.channel()) == 1
     changed = {**SURVEY, "url": "https://example.org/survey-v2", "closes": "2027-01-31"}
     async with harness(sqlite_url, config=config(changed), at=T0 + timedelta(hours=1)) as h:
@@ -46,7 +46,7 @@ async def test_declared_survey_is_created_once_and_updated(sqlite_url: str) -> N
             survey = await session.scalar(select(Survey))
         assert survey is not None and survey.url == "https://example.org/survey-v2"
         assert survey.closes_at == datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
-        await h.at(T0 + timedelta(hours=1))
+        await h.run_due(T0 + timedelta(hours=1))
         assert h.channel() == []  # a restart does not post round 0 again
 
 
@@ -66,7 +66,7 @@ async def test_a_survey_that_opens_later_is_listed_from_that_day(sqlite_url: str
         assert "no open surveys" in await h.say("/survey list", "olu")
         h.clock.now = opens
         assert TOKEN.search(await h.say("/survey list", "olu"))
-        await h.at(opens)
+        await h.run_due(opens)
         assert len(h.channel()) == 1
 
 

@@ -6,64 +6,39 @@ Time is an explicit clock the App reads and an explicit `now` for run_due; nothi
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from sqlalchemy import select
 
-from bot.adapters.console import ConsoleAdapter
-from bot.app import App
 from bot.core.invocation import MemberRef, Platform
 from bot.core.plaintext import render
 from bot.store.members import ensure_member
 from bot.store.surveys import Survey, SurveyLink
-from tests.conftest import make_settings
 from tests.scenarios.conftest import fake_resolver
 from tests.support.clock import Clock
+from tests.support.console_bot import ConsoleBot, console_bot
 
 T0 = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 URL = "https://example.org/census"
 CONFIG: dict[str, Any] = {"community": {"name": "Example", "timezone": "America/Los_Angeles"}}
 TOKEN = re.compile(r"/s/([A-Za-z0-9_-]{20,})")
-MAINTAINERS = {"maya"}
+MAINTAINERS = frozenset({"maya"})
 
 
-@dataclass
-class Harness:
-    app: App
-    out: io.StringIO
-    clock: Clock
+class SurveyBot(ConsoleBot):
+    """The console bot with what the survey tests look at: posts, links, the tracked URL."""
 
-    @property
-    def console(self) -> ConsoleAdapter:
-        adapter = self.app.adapters[Platform.CONSOLE]
-        assert isinstance(adapter, ConsoleAdapter)
-        return adapter
-
-    async def say(self, text: str, as_: str) -> str:
-        actor = self.console.actor(as_, maintainer=as_ in MAINTAINERS)
-        return render((await self.console.say(text, actor)).message)
-
-    async def press(self, action_id: str, as_: str) -> str:
-        reply = await self.console.press(action_id, self.console.actor(as_))
+    async def pressed(self, action_id: str, as_: str) -> str:
+        # A survey button is pressed as a member: no maintainer role, whoever presses.
+        reply = await self.press(action_id, as_, maintainer=False)
         assert reply.replace
         return render(reply.message)
-
-    async def at(self, when: datetime) -> int:
-        self.clock.now = when
-        return await self.app.run_due(when)
-
-    def posts(self) -> list[tuple[str, str]]:
-        """(where, text) of everything delivered, oldest first."""
-        parts = re.split(r"^\[(#main|direct message to @\w+)\]\n", self.out.getvalue(), flags=re.M)
-        return [(parts[i], parts[i + 1].strip()) for i in range(1, len(parts) - 1, 2)]
 
     def dms(self, name: str) -> list[str]:
         return [text for where, text in self.posts() if where == f"direct message to @{name}"]
@@ -122,19 +97,18 @@ async def harness(
     config: dict[str, Any] | None = None,
     at: datetime = T0,
     **env: Any,
-) -> AsyncIterator[Harness]:
-    settings = make_settings(db_url, config or CONFIG, http_port=0, **env)
-    clock = Clock(at)
-    app = App(
-        settings, console_user="olu", http=http, timer=False, resolver=fake_resolver, clock=clock
-    )
-    await app.start()
-    out = io.StringIO()
-    app.adapters[Platform.CONSOLE].out = out  # type: ignore[attr-defined]
-    try:
-        yield Harness(app, out, clock)
-    finally:
-        await app.stop()
+) -> AsyncIterator[SurveyBot]:
+    async with console_bot(
+        db_url,
+        config or CONFIG,
+        clock=Clock(at),
+        kind=SurveyBot,
+        http=http,
+        resolver=fake_resolver,
+        bot_options={"maintainers": MAINTAINERS, "zone": False},
+        **env,
+    ) as bot:
+        yield bot
 
 
 async def test_nudges_go_only_to_known_members_who_have_not_opened_or_opted_out(
@@ -152,15 +126,15 @@ async def test_nudges_go_only_to_known_members_who_have_not_opened_or_opted_out(
         await h.say("/survey mute", "ana")
         assert (await h.open(await h.token("olu"))).status == 302
 
-        await h.at(T0)
+        await h.run_due(T0)
         assert len(h.channel()) == 1  # round 0
         survey = await h.survey_id()
         for step in range(1, 9):  # half a week at a time, to past the close
-            await h.at(T0 + step * 3.5 * DAY)
+            await h.run_due(T0 + step * 3.5 * DAY)
             if step == 1:
                 raj_nudge = h.dms("raj")[0]
                 assert "Census" in raj_nudge and TOKEN.search(raj_nudge)
-                await h.press(f"survey:no:{survey}", "raj")
+                await h.pressed(f"survey:no:{survey}", "raj")
 
         assert len(h.dms("maya")) == 2 and len(h.dms("lin")) == 2  # max_nudges, no more
         assert len(h.dms("raj")) == 1  # not interested
@@ -192,22 +166,22 @@ async def test_remind_me_later_and_done(sqlite_url: str) -> None:
     async with harness(sqlite_url) as h:
         await h.say(f"/survey add Census {URL}", "maya")
         await h.say("/communitybot timezone", "lin")  # known from now on
-        await h.at(T0)  # round 0 plans the nudges of everyone known by then
+        await h.run_due(T0)  # round 0 plans the nudges of everyone known by then
         survey = await h.survey_id()
-        await h.at(T0 + 3.5 * DAY)
+        await h.run_due(T0 + 3.5 * DAY)
         assert len(h.dms("lin")) == 1 and len(h.dms("maya")) == 1
-        later = await h.press(f"survey:later:{survey}", "lin")
+        later = await h.pressed(f"survey:later:{survey}", "lin")
         assert "I'll remind you about Census on Mon 7 Dec 2026, 21:00 PST" in later, later
-        await h.press(f"survey:done:{survey}", "maya")
-        await h.at(T0 + 6.5 * DAY - timedelta(minutes=1))
+        await h.pressed(f"survey:done:{survey}", "maya")
+        await h.run_due(T0 + 6.5 * DAY - timedelta(minutes=1))
         assert len(h.dms("lin")) == 1
-        await h.at(T0 + 6.5 * DAY)
+        await h.run_due(T0 + 6.5 * DAY)
         assert len(h.dms("lin")) == 2  # the reminder asked for
         for step in range(3, 8):
-            await h.at(T0 + step * 3.5 * DAY)
+            await h.run_due(T0 + step * 3.5 * DAY)
         assert len(h.dms("lin")) == 2  # it counted toward the two allowed
         assert len(h.dms("maya")) == 1  # done
-        last = await h.press(f"survey:later:{survey}", "lin")
+        last = await h.pressed(f"survey:later:{survey}", "lin")
         assert "That was my last reminder" in last
         stats = await h.say("/survey stats", "maya")
         assert "1 said they took it" in stats and "3 personal reminders sent" in stats, stats
@@ -219,12 +193,12 @@ async def test_mute_is_honoured_for_nudges_already_planned(sqlite_url: str) -> N
         await h.say("/survey list", "lin")  # plans lin's nudges
         await h.say("/survey mute", "lin")
         for step in range(1, 6):
-            await h.at(T0 + step * 3.5 * DAY)
+            await h.run_due(T0 + step * 3.5 * DAY)
         assert h.dms("lin") == [] and len(h.dms("maya")) == 2
         await h.say("/survey unmute", "lin")
         await h.say("/survey close Census", "maya")
         for step in range(6, 9):
-            await h.at(T0 + step * 3.5 * DAY)
+            await h.run_due(T0 + step * 3.5 * DAY)
         assert h.dms("lin") == []  # closed: nothing more for anyone
 
 
@@ -309,13 +283,13 @@ async def test_autocomplete_offers_open_surveys_first(sqlite_url: str) -> None:
 async def test_members_known_later_are_planned_at_the_next_round(sqlite_url: str) -> None:
     async with harness(sqlite_url) as h:
         await h.say(f"/survey add Census {URL}", "maya")
-        await h.at(T0)
+        await h.run_due(T0)
         h.clock.now = T0 + DAY
         await h.say("/communitybot timezone", "lin")  # known only now
-        await h.at(T0 + 3.5 * DAY)
+        await h.run_due(T0 + 3.5 * DAY)
         assert h.dms("lin") == [] and len(h.dms("maya")) == 1
-        await h.at(T0 + 7 * DAY)  # round 1 plans lin's nudges
-        await h.at(T0 + 10.5 * DAY)
+        await h.run_due(T0 + 7 * DAY)  # round 1 plans lin's nudges
+        await h.run_due(T0 + 10.5 * DAY)
         assert len(h.dms("lin")) == 1 and len(h.dms("maya")) == 2
 
 
