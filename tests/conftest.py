@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 
 from bot.app import parse_file_config
 from bot.config import Settings, database_url_from
+from tests.support.clock import Clock
 
 # CI runs every property test on a fixed series of examples, so a run is repeatable;
 # elsewhere each run draws new ones and keeps exploring.
@@ -32,6 +33,12 @@ for _key in list(os.environ):
 def make_settings(db_url: str, file: Mapping[str, Any] | None = None, **env: Any) -> Settings:
     """Settings as load_settings would build them, without reading the environment."""
     return Settings(file=parse_file_config(file or {}), database_url=db_url, **env)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The App's clock, at the wall-clock time the test started; set or advance it."""
+    return Clock()
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features.meetings.background import catch_up
 from bot.features.meetings.config import MeetingConfig, declared_meetings
 from bot.features.meetings.declared import check_schedule
 from bot.features.meetings.reminders import withdraw
 from bot.features.meetings.schedule_edit import drop_stray_overrides, schedule_changed
-from bot.features.meetings.upcoming import catch_up
 from bot.runtime.services import Services
 from bot.store.meetings import (
     DECLARED_FIELDS,
@@ -63,7 +63,7 @@ def declared_values(cfg: MeetingConfig) -> dict[str, Any]:
 
 
 # Meetings planned before start goes on (those a config change touched, say); the rest is
-# left to the background (upcoming.keep_up), so start never waits for a thousand meetings.
+# left to the background (background.keep_up), so start never waits for a thousand meetings.
 START_BATCH = 50
 # Part of every hash: bump it when declared_values() changes what it makes of an entry.
 HASH_VERSION = "1"

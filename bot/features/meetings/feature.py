@@ -6,12 +6,12 @@ from sqlalchemy import select
 
 from bot.core.commands import Arg, ArgType, CommandSpec, HomeSection, Permission
 from bot.features.meetings import commands, manage
+from bot.features.meetings.background import keep_up
 from bot.features.meetings.config import SECTION, channel_uses
 from bot.features.meetings.config_sync import sync_declared
 from bot.features.meetings.feed_route import add_routes
 from bot.features.meetings.ids import MEETING_ID
 from bot.features.meetings.reminders import register_kinds
-from bot.features.meetings.upcoming import keep_up
 from bot.runtime.feature import Feature, Setup
 from bot.runtime.services import Services
 from bot.store.meetings import Meeting, MeetingState

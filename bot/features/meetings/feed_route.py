@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import func, or_, select
@@ -63,6 +64,17 @@ def content_etag(body: bytes) -> str:
     ).hexdigest()[:32]
 
 
+_DTSTAMP = re.compile(rb"^DTSTAMP:\d{8}T\d{6}Z\r$", re.MULTILINE)
+
+
+def stamped(body: bytes, now: datetime) -> bytes:
+    """A kept document with DTSTAMP set to `now`: RFC 5545 §3.8.7.2 makes it the time this
+    copy of the feed was generated, while its content (and ETag) changed only with the
+    meetings."""
+    value = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ").encode()
+    return _DTSTAMP.sub(b"DTSTAMP:" + value + b"\r", body)
+
+
 async def _fingerprint(services: Services) -> tuple[object, ...]:
     """What the document depends on, in one small query: every edit, skip, move, cancel or
     config change bumps a meeting's sequence and updated_at (and only such changes do)."""
@@ -89,19 +101,17 @@ def add_routes(app: web.Application, services: Services) -> None:
     # building it for a thousand meetings costs far more than asking whether anything changed.
     cached: dict[str, object] = {}
 
-    async def document() -> bytes:
+    async def document() -> tuple[bytes, str]:
         key = await _fingerprint(services)
         if cached.get("key") != key:
-            cached["body"], cached["key"] = await calendar_document(services), key
-        body = cached["body"]
-        assert isinstance(body, bytes)
-        return body
+            body = await calendar_document(services)
+            cached["body"], cached["etag"], cached["key"] = body, content_etag(body), key
+        body, etag = cached["body"], cached["etag"]
+        assert isinstance(body, bytes) and isinstance(etag, str)
+        return stamped(body, services.clock()), etag
 
     async def calendar(request: web.Request) -> web.Response:
-        body = await calendar_document(services)
-        etag = content_etag(body)
-        body = await document()
-        etag = hashlib.sha256(body).hexdigest()[:32]
+        body, etag = await document()
         if request.headers.get("If-None-Match", "").strip('"') == etag:
             return web.Response(status=304, headers={"ETag": f'"{etag}"'})
         return web.Response(

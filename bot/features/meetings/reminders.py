@@ -7,7 +7,7 @@ render to nothing; withdraw() also marks them skipped at once so the table tells
 Planning keeps a chain going: the next two occurrences are always planned, and sending any
 reminder re-plans its meeting, so the following occurrence's rows exist before they are due.
 Each row's `plan_at` says when its chain needs planning again; start and the background
-(upcoming.catch_up) re-plan the meetings whose time has come, which repairs the chain after
+(background.catch_up) re-plan the meetings whose time has come, which repairs the chain after
 downtime without re-planning every meeting at every start.
 """
 

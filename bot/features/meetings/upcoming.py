@@ -7,25 +7,21 @@ meeting (create, edit, skip, move, cancel, config sync, a plan) recomputes them,
 `catch_up` recomputes the rows time has overtaken. Readers never trust a stale row: they
 expand those few in memory, so an answer is right even before the background got to it.
 
-The same background plans the reminder chain of meetings whose `plan_at` has come (after
-downtime, after a config change, after the upgrade), a batch per transaction, so neither start
-nor a command ever waits for a thousand meetings.
+The background that keeps the rows true lives in background.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.meetings.lookup import upcoming_or_current
 from bot.features.meetings.records import load_series, series_of
 from bot.features.meetings.recurrence import Occurrence, Series
-from bot.runtime.services import Services
 from bot.store.meetings import (
     Meeting,
     MeetingState,
@@ -36,13 +32,6 @@ log = logging.getLogger(__name__)
 
 # "No further occurrence": true until the meeting changes, which recomputes it anyway.
 FAR_AHEAD = timedelta(days=365 * 100)
-# Meetings handled per transaction by catch_up: short write transactions, so commands and
-# deliveries interleave with a big catch-up (the first start after the upgrade). On SQLite
-# statements run on the loop's thread and never suspend, so catch_up also yields the loop
-# after each meeting and each batch: /healthz and commands answer while it works.
-BATCH = 10
-# The background looks again at least this often (rows another replica changed).
-IDLE = timedelta(seconds=60)
 
 
 def set_next(meeting: Meeting, series: Series, now: datetime) -> Occurrence | None:
@@ -82,7 +71,8 @@ async def with_series(
     return [(m, series_of(m, overrides[m.id])) for m in meetings]
 
 
-def _active(community_id: int):  # type: ignore[no-untyped-def]
+def active_query(community_id: int) -> Select[tuple[Meeting]]:
+    """Active meetings of a community."""
     return select(Meeting).where(
         Meeting.community_id == community_id, Meeting.state == str(MeetingState.ACTIVE)
     )
@@ -92,7 +82,7 @@ async def stale_or_started(
     session: AsyncSession, community_id: int, now: datetime
 ) -> list[Meeting]:
     """Active rows whose stored occurrence has ended (stale) or has started (in progress)."""
-    query = _active(community_id).where(
+    query = active_query(community_id).where(
         or_(Meeting.next_stale_at <= now, Meeting.next_start <= now)
     )
     return list((await session.scalars(query)).all())
@@ -103,7 +93,7 @@ async def soonest(
 ) -> list[Meeting]:
     """The `count` fresh active rows whose stored occurrence starts first after `now`."""
     query = (
-        _active(community_id)
+        active_query(community_id)
         .where(Meeting.next_start > now, Meeting.next_stale_at > now)
         .order_by(Meeting.next_start, Meeting.key)
         .limit(count)
@@ -145,73 +135,3 @@ async def candidates(
     for meeting in await soonest(session, community_id, now, count):
         rows.setdefault(meeting.id, meeting)
     return await with_series(session, sorted(rows.values(), key=lambda m: m.key))
-
-
-async def catch_up(services: Services, now: datetime, limit: int | None = None) -> int:
-    """Recompute stale rows and plan the meetings whose plan is due, a batch per transaction.
-
-    Returns how many meetings were handled; with `limit`, stops after about that many (the
-    rest is left for the background). Safe to run in several replicas at once: planning is
-    idempotent and the values computed are the same.
-    """
-    from bot.features.meetings.reminders import plan_meeting  # reminders imports this module
-
-    done = 0
-    while limit is None or done < limit:
-        size = BATCH if limit is None else min(BATCH, limit - done)
-        async with services.db.session() as session:
-            query = (
-                _active(services.community_id)
-                .where(or_(Meeting.next_stale_at <= now, Meeting.plan_at <= now))
-                .order_by(Meeting.id)
-                .limit(size)
-            )
-            rows = list((await session.scalars(query)).all())
-            for meeting, series in await with_series(session, rows):
-                if meeting.plan_at is not None and meeting.plan_at <= now:
-                    await plan_meeting(session, services, meeting, now, series=series)
-                else:
-                    set_next(meeting, series, now)
-                await asyncio.sleep(0)
-        done += len(rows)
-        await asyncio.sleep(0)
-        if len(rows) < size:
-            break
-    return done
-
-
-async def next_wake(services: Services) -> datetime | None:
-    """When catch_up has work next: the earliest stale time or plan time of an active row."""
-    async with services.db.sessions() as session:
-        stale = await session.scalar(
-            select(Meeting.next_stale_at)
-            .where(Meeting.state == str(MeetingState.ACTIVE))
-            .order_by(Meeting.next_stale_at)
-            .limit(1)
-        )
-        plan = await session.scalar(
-            select(Meeting.plan_at)
-            .where(Meeting.state == str(MeetingState.ACTIVE), Meeting.plan_at.is_not(None))
-            .order_by(Meeting.plan_at)
-            .limit(1)
-        )
-    times: Iterable[datetime] = (t for t in (stale, plan) if t is not None)
-    return min(times, default=None)
-
-
-async def keep_up(services: Services) -> None:
-    """The background task: catch up, then sleep until the next row needs it (or IDLE)."""
-    while True:
-        try:
-            handled = await catch_up(services, services.clock())
-            if handled:
-                log.info("meetings: %d next occurrence(s) or plan(s) brought up to date", handled)
-            wake = await next_wake(services)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("meetings catch-up failed; trying again in %s s", IDLE.seconds)
-            wake = None
-        now = services.clock()
-        pause = IDLE if wake is None else min(max(wake - now, timedelta(seconds=1)), IDLE)
-        await asyncio.sleep(pause.total_seconds())
