@@ -1,6 +1,6 @@
 """Scheduled deliveries at scale: a real `communitybot run` against the Slack fake.
 
-    /tmp/venv/bin/python bench/scheduler.py [--minutes 3] [--pending 100000] [--burst 1000]
+    .venv/bin/python bench/scheduler.py [--minutes 3] [--pending 100000] [--burst 1000]
                                             [--only a|b] [--database-url URL]
 
 (a) --pending deliveries across 1,000 subjects, due times spread evenly over 24 hours, all
