@@ -100,6 +100,7 @@ class App:
         self.stopping = False
         self.channel_warnings: list[str] = []
         self._runners: list[web.AppRunner] = []
+        self._background: list[asyncio.Task[None]] = []
         self.services: Services
         self.dispatcher: Dispatcher
         self.runner: DeliveryRunner
@@ -165,9 +166,12 @@ class App:
         if self.settings.discord_configured:
             from bot.adapters.discord.adapter import DiscordAdapter
 
-            self.adapters[Platform.DISCORD] = DiscordAdapter(
-                self.services, self.dispatcher, self.web
-            )
+            adapter = DiscordAdapter(self.services, self.dispatcher, self.web)
+            self.adapters[Platform.DISCORD] = adapter
+            if self.settings.discord.scheduled_events:
+                from bot.adapters.discord.events import DiscordEvents
+
+                self.services.scheduled_events = DiscordEvents(adapter.client)
 
     async def ready(self) -> bool:
         """/readyz: every configured platform connected, and not stopping."""
@@ -201,6 +205,10 @@ class App:
             # Rows that would only grow (seen event ids, expired confirmations) are pruned
             # on the same scheduler (bot/scheduling/pruning.py).
             pruning.schedule(self.timer.scheduler, self.db, self.clock)
+            # Background work runs with the timer: tests that drive time themselves turn
+            # both off and call the work directly.
+            for task in self.setup.background_tasks:
+                self._background.append(asyncio.create_task(task(self.services)))
 
     async def run_due(self, now: datetime | None = None) -> int:
         return await self.runner.run_due(now or self.clock())
@@ -226,6 +234,9 @@ class App:
                 await asyncio.wait_for(gate.idle(), left())
             except TimeoutError:
                 log.warning("%d command(s) still running at stop", gate.in_progress)
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.timer is not None:
             try:
                 await asyncio.wait_for(self.timer.stop(), left())

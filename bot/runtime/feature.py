@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from bot.runtime.services import Services
 
 StartHook = Callable[["Services"], Awaitable[None]]
+# A long-running task, started once the platforms are connected and cancelled at stop.
+Background = Callable[["Services"], Awaitable[None]]
 RouteAdder = Callable[["web.Application", "Services"], None]
 # settings, platform -> (channel id, what the feature uses it for), for the start-up check.
 ChannelUses = Callable[[Settings, Platform], Iterable[tuple[str | int, str]]]
@@ -40,6 +42,7 @@ class Setup:
     start_hooks: list[StartHook] = field(default_factory=list)
     route_adders: list[RouteAdder] = field(default_factory=list)
     channel_uses: list[ChannelUses] = field(default_factory=list)
+    background_tasks: list[Background] = field(default_factory=list)
 
     def config_section(self, section: ConfigSection) -> None:
         if section.name in self.config:
@@ -49,6 +52,10 @@ class Setup:
     def on_start(self, hook: StartHook) -> None:
         """Run once at start, under the start-up lock (e.g. syncing config-declared meetings)."""
         self.start_hooks.append(hook)
+
+    def background(self, task: Background) -> None:
+        """Run `task` while the bot runs, from when the platforms are connected."""
+        self.background_tasks.append(task)
 
     def routes(self, adder: RouteAdder) -> None:
         self.route_adders.append(adder)
