@@ -56,6 +56,7 @@ EVERY = timedelta(minutes=3)
 # ... and a cheap look at whether any meeting changed (on any replica) this often, so a
 # command shows in the Events list within seconds.
 POLL = 5.0
+RETRY = timedelta(seconds=30)
 # After Discord refused for lack of Manage Events, the place is left alone this long.
 BLOCKED_FOR = timedelta(hours=1)
 
@@ -167,8 +168,9 @@ class MeetingEvents:
             (self.services.community_id, str(g)) for g in self.services.settings.discord.guild_ids
         ]
 
-    async def reconcile(self, now: datetime) -> None:
-        """One full pass over every place."""
+    async def reconcile(self, now: datetime) -> bool:
+        """One full pass over every place; False if some place could not be done."""
+        done = True
         async with self._lock:
             ends: list[datetime] = []
             for community_id, place in self.places():
@@ -179,21 +181,26 @@ class MeetingEvents:
                     ends += await self._place(community_id, place, now)
                 except EventsForbidden as exc:
                     await self._forbidden(community_id, place, now, str(exc))
+                except Exception:
+                    log.exception("keeping the Discord events of guild %s failed", place)
+                    done = False
             self.next_end = min(ends, default=None)
+        return done
 
     async def run(self) -> None:
-        """Forever: a pass at start, after any meeting changes, when an occurrence ends, and
-        every EVERY."""
+        """Forever: a pass at start, after any meeting changes (on any replica), when an
+        occurrence ends, and every EVERY; a pass that failed somewhere goes again after RETRY."""
         seen: tuple[object, ...] | None = None
         next_full = self.services.clock()
+        communities = sorted({community for community, _ in self.places()})
         while True:
             try:
-                signature = await meetings_signature(self.services, self.services.community_id)
+                signature = tuple([await meetings_signature(self.services, c) for c in communities])
                 now = self.services.clock()
                 ended = self.next_end is not None and now >= self.next_end
                 if signature != seen or now >= next_full or ended:
-                    await self.reconcile(now)
-                    seen, next_full = signature, now + EVERY
+                    ok = await self.reconcile(now)
+                    seen, next_full = signature, now + (EVERY if ok else RETRY)
             except Exception:
                 log.exception("keeping the Discord scheduled events failed; trying again")
             await asyncio.sleep(POLL)
@@ -271,7 +278,7 @@ class MeetingEvents:
         target = wanted_occurrence(pair[1], row.occurrence, now) if pair else None
         if pair is None or target is None:
             # Cancelled, removed from the config, or no occurrence left: the event goes.
-            if have is not None and row.event_id:
+            if row.event_id:  # (one already gone is not an error)
                 await self.port.delete(place, row.event_id)
                 log.info(
                     "deleted Discord event %s in %s: the meeting has no next occurrence",
