@@ -65,7 +65,10 @@ class RecordingPlatform:
     async def stop(self) -> None:
         self._connected = False
 
-    async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
+    async def send(
+        self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
+    ) -> str:
+        del zone  # the Adapter port passes the reader's zone; recorded posts need none
         self.calls.append((str(target), nonce))
         if self._hold is not None:
             hold, self._hold = self._hold, None  # only this send waits; later ones go through
@@ -86,7 +89,9 @@ class RecordingPlatform:
             self.nonces[nonce] = post
         return post.ref
 
-    async def edit(self, target: Target, ref: str, message: Message) -> None:
+    async def edit(
+        self, target: Target, ref: str, message: Message, *, zone: str | None = None
+    ) -> None:
         post = self._post(target, ref)
         post.edits.append(render(message, "UTC", buttons=False))
 
