@@ -101,6 +101,7 @@ class App:
         self.stopping = False
         self.channel_warnings: list[str] = []
         self._runners: list[web.AppRunner] = []
+        self._background: list[asyncio.Task[None]] = []
         self.services: Services
         self.dispatcher: Dispatcher
         self.runner: DeliveryRunner
@@ -167,13 +168,16 @@ class App:
         if self.settings.discord_configured:
             from bot.adapters.discord.adapter import DiscordAdapter
 
-            self.adapters[Platform.DISCORD] = DiscordAdapter(
-                self.services, self.dispatcher, self.web
-            )
-        for platform, adapter in self.adapters.items():
+            adapter = DiscordAdapter(self.services, self.dispatcher, self.web)
+            self.adapters[Platform.DISCORD] = adapter
+            if self.settings.discord.scheduled_events:
+                from bot.adapters.discord.events import DiscordEvents
+
+                self.services.scheduled_events = DiscordEvents(lambda: adapter.client)
+        for platform, each in self.adapters.items():
             # Read at each scrape; a stopped adapter reads 0.
             metrics.PLATFORM_UP.labels(platform.value).set_function(
-                lambda a=adapter: 1.0 if a.connected and not self.stopping else 0.0
+                lambda a=each: 1.0 if a.connected and not self.stopping else 0.0
             )
 
     async def ready(self) -> bool:

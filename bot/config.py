@@ -139,6 +139,8 @@ class DiscordConfig(Section):
     # Register commands in these guilds on `discord sync` (instant) instead of globally.
     guild_ids: list[int] = []
     sync_on_start: bool = False
+    # Each active meeting's next occurrence as a Guild Scheduled Event in every guild above.
+    scheduled_events: bool = False
 
 
 class RetentionConfig(Section):

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from bot.runtime.services import Services
 
 StartHook = Callable[["Services"], Awaitable[None]]
+# A long-running task, started once the platforms are connected and cancelled at stop.
+Background = Callable[["Services"], Awaitable[None]]
 RouteAdder = Callable[["web.Application", "Services"], None]
 # settings, platform -> (channel id, what the feature uses it for), for the start-up check.
 ChannelUses = Callable[[Settings, Platform], Iterable[tuple[str | int, str]]]
@@ -39,7 +41,7 @@ class Setup:
     config: dict[str, ConfigSection] = field(default_factory=dict)
     start_hooks: list[StartHook] = field(default_factory=list)
     route_adders: list[RouteAdder] = field(default_factory=list)
-    background_tasks: list[tuple[str, StartHook]] = field(default_factory=list)
+    background_tasks: list[tuple[str, Background]] = field(default_factory=list)
     channel_uses: list[ChannelUses] = field(default_factory=list)
 
     def config_section(self, section: ConfigSection) -> None:
@@ -51,7 +53,7 @@ class Setup:
         """Run once at start, under the start-up lock (e.g. syncing config-declared meetings)."""
         self.start_hooks.append(hook)
 
-    def background(self, name: str, work: StartHook) -> None:
+    def background(self, name: str, work: Background) -> None:
         """Run `work` for the process's life once it has started (with the delivery timer),
         cancelled at stop: work that must not hold up start, such as planning a thousand
         meetings."""

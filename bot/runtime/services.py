@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.commands import Registry
 from bot.core.invocation import Platform
+from bot.core.scheduled_events import ScheduledEvents
 from bot.core.urls import UrlChecker
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class Services:
     # Facts a feature has read once and that stay true for this process's life (such as "this
     # cycle's posts are planned"), so that commands need not read them again.
     settled: set[Hashable] = field(default_factory=set)
+    # The platform's scheduled events (Discord), when `[discord] scheduled_events` is on.
+    scheduled_events: ScheduledEvents | None = None
 
     def command_label(self, platform: Platform, name: str) -> str:
         """`/hero nominate` as people type it on `platform` (Slack commands can be renamed)."""

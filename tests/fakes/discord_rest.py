@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from tests.fakes.discord_events import EVENT_ROUTES, ScheduledEventsApi
 from tests.fakes.discord_payloads import (
     FLAG_EPHEMERAL,
     FLAG_LOADING,
@@ -122,7 +123,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(f"^{body}$")
 
 
-class DiscordRestApi:
+class DiscordRestApi(ScheduledEventsApi):
     """Discord's REST API state and handlers; `DiscordFake` serves it with the gateway."""
 
     API_PREFIX = "/api/v10"
@@ -148,6 +149,7 @@ class DiscordRestApi:
         # While set, channel posts are received but not answered (a send caught in flight).
         self._post_gate: asyncio.Event | None = None
         self.held_posts = 0
+        self._init_events()
 
     def add_user(self, username: str, *, id: int | None = None) -> FakeUser:
         user = FakeUser(id=id or snowflake(), username=username, global_name=username)
@@ -324,6 +326,7 @@ class DiscordRestApi:
         ("PATCH", "/channels/{channel_id}/messages/{message_id}", "_edit_message"),
         ("DELETE", "/channels/{channel_id}/messages/{message_id}", "_delete_message"),
         ("POST", "/users/@me/channels", "_open_dm"),
+        *EVENT_ROUTES,  # tests/fakes/discord_events.py
     )
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:

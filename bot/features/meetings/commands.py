@@ -17,6 +17,7 @@ from bot.features.meetings.lookup import (
     next_to_come,
     upcoming_or_current,
 )
+from bot.features.meetings.platform_events import interested_in
 from bot.features.meetings.records import load_series
 from bot.features.meetings.reminders import plan_meeting, withdraw
 from bot.features.meetings.upcoming import candidates, next_meeting, stored_next, with_series
@@ -49,6 +50,13 @@ async def next_command(ctx: Context) -> Message:
     head = headline(meeting, occurrence)
     if occurrence.start <= ctx.now:
         head.append(Text(" (happening now)"))
+    if ctx.actor.platform is Platform.DISCORD:
+        # From the count the events reconciler last saw: never a call to Discord here.
+        count = await interested_in(
+            ctx.services, ctx.session, meeting.id, ctx.place.guild_id, occurrence.local_date
+        )
+        if count:
+            head.append(Text(f" · {count} interested"))
     blocks = [para(*head)]
     if meeting.description:
         blocks.append(para(meeting.description))

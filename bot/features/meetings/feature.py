@@ -11,6 +11,7 @@ from bot.features.meetings.config import SECTION, channel_uses
 from bot.features.meetings.config_sync import sync_declared
 from bot.features.meetings.feed_route import add_routes
 from bot.features.meetings.ids import MEETING_ID
+from bot.features.meetings.platform_events import keep_events
 from bot.features.meetings.reminders import register_kinds
 from bot.runtime.feature import Feature, Setup
 from bot.runtime.services import Services
@@ -75,6 +76,7 @@ def register(setup: Setup) -> None:
     setup.background("meetings background", keep_up)
     setup.routes(add_routes)
     setup.posts_to(channel_uses)
+    setup.background("Discord scheduled events", keep_events)
     registry.group(GROUP, "community meetings: times, reminders, agenda, recaps")
     add = registry.add
     add(
