@@ -3,7 +3,7 @@
 Alembic's env and the schema test import this; a feature adds its module here.
 """
 
-from bot.store import announcements, heroes, meetings, models, surveys
+from bot.store import announcements, heroes, identity, meetings, models, surveys
 from bot.store.models import Base
 
-__all__ = ["Base", "announcements", "heroes", "meetings", "models", "surveys"]
+__all__ = ["Base", "announcements", "heroes", "identity", "meetings", "models", "surveys"]
