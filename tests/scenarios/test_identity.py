@@ -77,3 +77,22 @@ async def test_forget_asks_first_then_deletes(bot) -> None:
     assert "1 account:" in fresh.text and "not set" in fresh.text, fresh.text
     again = await bot.say("/communitybot forget --yes", as_="olu")
     assert "deleted everything" in again.text
+
+
+async def test_nominating_oneself_through_a_linked_account_is_refused(bot) -> None:
+    code = await _code(bot, "olu")
+    await bot.say(f"/communitybot link {code}", as_="ana")
+    refused = await bot.say("/hero nominate @olu my own great work", as_="ana")
+    assert "can't nominate yourself" in refused.text, refused.text
+    await bot.say("/hero nominate @raj great docs", as_="olu")
+    await bot.say("/hero nominate @raj great docs too", as_="ana")
+    listed = await bot.say("/hero nominations", as_="maya")
+    assert "1 nominator" in listed.text, listed.text  # one person, counted once
+
+
+async def test_maintainer_rights_stay_with_the_account(bot) -> None:
+    code = await _code(bot, "maya")
+    assert "Linked" in (await bot.say(f"/communitybot link {code}", as_="olu")).text
+    denied = await bot.say("/communitybot audit", as_="olu")
+    assert denied.text.startswith("Only maintainers can use"), denied.text
+    assert "Only maintainers" not in (await bot.say("/communitybot audit", as_="maya")).text
