@@ -3,8 +3,10 @@
 from bot.features.announcements.feature import FEATURE as ANNOUNCEMENTS
 from bot.features.community.feature import FEATURE as COMMUNITY
 from bot.features.heroes.feature import FEATURE as HEROES
+from bot.features.identity.feature import FEATURE as IDENTITY
 from bot.features.meetings.feature import FEATURE as MEETINGS
 from bot.features.surveys.feature import FEATURE as SURVEYS
 from bot.runtime.feature import Feature
 
-FEATURES: tuple[Feature, ...] = (COMMUNITY, MEETINGS, ANNOUNCEMENTS, HEROES, SURVEYS)
+# IDENTITY adds its commands to COMMUNITY's group, so it comes right after it.
+FEATURES: tuple[Feature, ...] = (COMMUNITY, IDENTITY, MEETINGS, ANNOUNCEMENTS, HEROES, SURVEYS)

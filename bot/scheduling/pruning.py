@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Table, delete, select, tuple_
 
 from bot.store import inbound
 from bot.store.db import Database
+from bot.store.identity import FAILURE_RETENTION, ExportToken, LinkCode, LinkFailure
 from bot.store.models import Confirmation, InboundEvent
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,21 @@ PRUNERS: tuple[Pruner, ...] = (
         "expired confirmations",
         Confirmation.__table__,  # type: ignore[arg-type]
         lambda now: Confirmation.expires_at < now,
+    ),
+    Pruner(
+        "expired link codes",
+        LinkCode.__table__,  # type: ignore[arg-type]
+        lambda now: LinkCode.expires_at < now,
+    ),
+    Pruner(
+        "old wrong link codes",
+        LinkFailure.__table__,  # type: ignore[arg-type]
+        lambda now: LinkFailure.at < now - FAILURE_RETENTION,
+    ),
+    Pruner(
+        "expired data links",
+        ExportToken.__table__,  # type: ignore[arg-type]
+        lambda now: ExportToken.expires_at < now,
     ),
 )
 

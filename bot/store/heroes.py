@@ -202,7 +202,9 @@ async def nominations_in(
         .order_by(HeroNomination.created_at, HeroNomination.id)
     )
     if nominee_id is not None:
-        query = query.where(HeroNomination.nominee_id == nominee_id)
+        # Every linked account of the nominee's person: one person, one nominee.
+        person = select(Member.person_id).where(Member.id == nominee_id).scalar_subquery()
+        query = query.where(nominee.person_id == person)
     rows = await session.execute(query)
     return [NominationRow(n, a, b) for n, a, b in rows.all()]
 

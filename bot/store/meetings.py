@@ -261,16 +261,32 @@ async def get_recap(session: AsyncSession, meeting_id: int, day: date) -> Recap 
 
 
 async def subscribers(session: AsyncSession, meeting_id: int) -> list[Member]:
-    return list(
-        (
-            await session.scalars(
-                select(Member)
-                .join(Subscription, Subscription.member_id == Member.id)
-                .where(Subscription.meeting_id == meeting_id)
-                .order_by(Member.id)
-            )
-        ).all()
+    """One account per subscribed person: the one they subscribed from last.
+
+    Linked accounts that both subscribed are one person, who gets each reminder once.
+    """
+    rows = await session.execute(
+        select(Member, Subscription.created_at, Subscription.id)
+        .join(Subscription, Subscription.member_id == Member.id)
+        .where(Subscription.meeting_id == meeting_id)
+        .order_by(Subscription.created_at, Subscription.id)
     )
+    latest: dict[int, Member] = {}
+    for member, _at, _id in rows.all():
+        latest[member.person_id] = member  # oldest first: the last subscription wins
+    return sorted(latest.values(), key=lambda m: m.id)
+
+
+async def person_subscriptions(
+    session: AsyncSession, meeting_id: int, person_id: int
+) -> list[Member]:
+    """The accounts of one person subscribed to the meeting."""
+    rows = await session.scalars(
+        select(Member)
+        .join(Subscription, Subscription.member_id == Member.id)
+        .where(Subscription.meeting_id == meeting_id, Member.person_id == person_id)
+    )
+    return list(rows.all())
 
 
 async def get_subscription(

@@ -41,13 +41,15 @@ class Community(Base):
 
 
 class Person(Base):
-    """A human, who may be a member on several platforms (linked later)."""
+    """A human, who may be a member on several platforms (linked with /communitybot link)."""
 
     __tablename__ = "persons"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     created_at: Mapped[datetime]
+    # When the person last set their zone (kept on every account): linking keeps the latest.
+    timezone_set_at: Mapped[datetime | None]
 
 
 class Member(Base):

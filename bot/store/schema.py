@@ -3,7 +3,16 @@
 Alembic's env and the schema test import this; a feature adds its module here.
 """
 
-from bot.store import announcements, heroes, meeting_events, meetings, models, surveys
+from bot.store import announcements, heroes, identity, meeting_events, meetings, models, surveys
 from bot.store.models import Base
 
-__all__ = ["Base", "announcements", "heroes", "meeting_events", "meetings", "models", "surveys"]
+__all__ = [
+    "Base",
+    "announcements",
+    "heroes",
+    "identity",
+    "meeting_events",
+    "meetings",
+    "models",
+    "surveys",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -348,7 +349,7 @@ async def stats(session: AsyncSession, survey: Survey) -> SurveyStats:
     rows = (
         await session.execute(
             select(
-                SurveyLink.member_id,
+                Member.person_id,
                 SurveyLink.handed_at,
                 SurveyLink.opened_at,
                 SurveyLink.done_at,
@@ -360,25 +361,20 @@ async def stats(session: AsyncSession, survey: Survey) -> SurveyStats:
             .where(SurveyLink.survey_id == survey.id)
         )
     ).all()
-    muted = set(
-        (
-            await session.scalars(
-                select(Member.id)
-                .join(SurveyMute, SurveyMute.person_id == Member.person_id)
-                .where(Member.community_id == survey.community_id)
-            )
-        ).all()
-    )
-    reached = sum(
-        1
+    muted = await muted_persons(session, survey.community_id)
+    # Counted in persons: linked accounts on two platforms are one member here.
+    reached = {
+        r.person_id
         for r in rows
         if r.handed_at is not None
         or str(Target.dm(Platform(r.platform), r.platform_user_id)) in sent_targets
+    }
+    opened = {r.person_id for r in rows if r.opened_at is not None}
+    declined = {r.person_id for r in rows if r.declined_at is not None}
+    done = {r.person_id for r in rows if r.done_at is not None}
+    return SurveyStats(
+        len(reached), len(opened), len(declined | muted), len(done), int(nudges or 0)
     )
-    opened = sum(1 for r in rows if r.opened_at is not None)
-    declined = {r.member_id for r in rows if r.declined_at is not None}
-    done = sum(1 for r in rows if r.done_at is not None)
-    return SurveyStats(reached, opened, len(declined | muted), done, int(nudges or 0))
 
 
 async def nudge_candidates(
@@ -399,17 +395,32 @@ async def nudge_candidates(
     return list(rows.all())
 
 
-async def stopped_members(session: AsyncSession, survey_id: int) -> set[int]:
-    """Members who need no more nudges about this survey: opened, done or declined."""
-    rows = await session.scalars(
-        select(SurveyLink.member_id).where(
+def _stopped_persons(survey_id: int) -> Any:
+    """Persons who opened, finished or declined this survey on any of their accounts."""
+    return (
+        select(Member.person_id)
+        .join(SurveyLink, SurveyLink.member_id == Member.id)
+        .where(
             SurveyLink.survey_id == survey_id,
             (SurveyLink.opened_at.is_not(None))
             | (SurveyLink.done_at.is_not(None))
             | (SurveyLink.declined_at.is_not(None)),
         )
     )
+
+
+async def stopped_members(session: AsyncSession, survey_id: int) -> set[int]:
+    """Members who need no more nudges about this survey: they, or another account of
+    their person, opened, finished or declined it (one person, nudged on no platform)."""
+    rows = await session.scalars(
+        select(Member.id).where(Member.person_id.in_(_stopped_persons(survey_id)))
+    )
     return set(rows.all())
+
+
+async def person_stopped(session: AsyncSession, survey_id: int, person_id: int) -> bool:
+    stopped = _stopped_persons(survey_id).where(Member.person_id == person_id).limit(1)
+    return await session.scalar(stopped) is not None
 
 
 async def muted_persons(session: AsyncSession, community_id: int) -> set[int]:

@@ -1,7 +1,7 @@
 """meeting_events: the Discord Scheduled Event standing for each meeting's occurrence
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 05:45:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.store.types
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -61,8 +61,9 @@ async def console_driver(
     *,
     resolver: Resolver,
     extra_features: Sequence[Feature] = (),
+    database: str | None = None,
 ) -> AsyncIterator[ConsoleDriver]:
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}", config)
+    settings = make_settings(database or f"sqlite+aiosqlite:///{tmp_path / 'console.db'}", config)
     out = io.StringIO()
     app = App(
         settings,

@@ -209,6 +209,7 @@ async def discord_driver(
     *,
     resolver: Resolver,
     extra_features: Sequence[Feature] = (),
+    database: str | None = None,
 ) -> AsyncIterator[DiscordDriver]:
     section = config.get("discord", {})
     roles = section.get("maintainer_roles") or []
@@ -228,7 +229,7 @@ async def discord_driver(
             channels=[FakeChannel(id=c, name=f"c{c}") for c in sorted(channels)],
         )
         settings = make_settings(
-            f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}",
+            database or f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}",
             config,
             discord_token=fake.token,
             discord_api_url=fake.api_url,

@@ -190,10 +190,11 @@ async def slack_driver(
     *,
     resolver: Resolver,
     extra_features: Sequence[Feature] = (),
+    database: str | None = None,
 ) -> AsyncIterator[SlackDriver]:
     async with SlackFake(bot_token=BOT_TOKEN) as fake:
         settings = make_settings(
-            f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}",
+            database or f"sqlite+aiosqlite:///{tmp_path / 'slack.db'}",
             config,
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=fake.signing_secret,

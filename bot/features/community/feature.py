@@ -19,7 +19,7 @@ from bot.core.message import (
 from bot.runtime.context import Context
 from bot.runtime.feature import Feature, Setup
 from bot.store import audit as audit_store
-from bot.store.members import set_timezone
+from bot.store.identity import set_person_zone
 
 GROUP = "communitybot"
 
@@ -61,7 +61,8 @@ async def timezone_command(ctx: Context) -> Message:
                 f"Set yours with {ctx.label('communitybot timezone')} Europe/Berlin."
             )
         return Message.text(f"Your time zone is {current}.")
-    await set_timezone(ctx.session, ctx.member.id, zone)
+    # Person-wide: a zone set on one platform holds on every linked account.
+    await set_person_zone(ctx.session, ctx.member, zone, ctx.now)
     return Message.text(f"Your time zone is now {zone}: it is ", Time(ctx.now, zone), " for you.")
 
 

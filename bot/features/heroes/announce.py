@@ -100,7 +100,7 @@ async def announce(ctx: Context) -> Message:
             "display_name": name_of(nominee),
             "citation": citation,
             "message": text,
-            "nominators": len(rows),
+            "nominators": len({r.nominator.person_id for r in rows}),
             "announced_at": ctx.now,
             "announced_by": ctx.actor.display_name or ctx.actor.user_id,
         },

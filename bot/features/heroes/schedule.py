@@ -171,7 +171,7 @@ async def render_closed(ctx: SendContext, row: Delivery) -> Message | None:
         return Message.text(
             f"Nominations for the {cycle.title} Community Hero have closed with none received."
         )
-    waiting = sum(1 for n in nominees if n.member.id not in reviews)
+    waiting = sum(1 for n in nominees if n.status(reviews) is None)
     return Message.text(
         f"Nominations for the {cycle.title} Community Hero have closed: "
         f"{counted(len(rows), 'nomination')} of {counted(len(nominees), 'member')}, "

@@ -57,16 +57,26 @@ def nominator_label(row: NominationRow) -> str:
 
 @dataclass
 class Nominee:
+    """One nominated person (their linked accounts are one nominee), shown as `member`."""
+
     member: Member
     rows: list[NominationRow] = field(default_factory=list)
+
+    @property
+    def nominators(self) -> int:
+        """Distinct nominating persons: nominating from two linked accounts counts once."""
+        return len({r.nominator.person_id for r in self.rows})
+
+    def status(self, reviews: dict[int, str]) -> str | None:
+        return next((reviews[r.nominee.id] for r in self.rows if r.nominee.id in reviews), None)
 
 
 def group_by_nominee(rows: Sequence[NominationRow]) -> list[Nominee]:
     """Nominees with the most nominators first; ties by who was nominated first."""
     groups: dict[int, Nominee] = {}
     for row in rows:
-        groups.setdefault(row.nominee.id, Nominee(row.nominee)).rows.append(row)
-    return sorted(groups.values(), key=lambda g: -len(g.rows))
+        groups.setdefault(row.nominee.person_id, Nominee(row.nominee)).rows.append(row)
+    return sorted(groups.values(), key=lambda g: -g.nominators)
 
 
 def review_buttons(cycle: Cycle, nominee: Member) -> list[Button]:
@@ -108,8 +118,8 @@ def nominations_list(
     )
     buttons: list[Button] = []
     for index, nominee in enumerate(nominees[:LISTED_NOMINEES]):
-        count = len(nominee.rows)
-        status = reviews.get(nominee.member.id)
+        count = nominee.nominators
+        status = nominee.status(reviews)
         blocks.append(
             para(
                 Mention(member_ref(nominee.member)),

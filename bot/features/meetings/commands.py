@@ -32,6 +32,7 @@ from bot.store.meetings import (
     agenda_items_since,
     get_subscription,
     meetings_in_state,
+    person_subscriptions,
 )
 
 # Anyone may add agenda items; this many per member per hour keeps a flood out.
@@ -144,15 +145,19 @@ async def subscribe_command(ctx: Context) -> Message:
 
 async def unsubscribe_command(ctx: Context) -> Message:
     meeting = await find_meeting(ctx, ctx.args["meeting"])
-    gone = await ctx.session.execute(
+    # Every linked account of the person: one person, one subscription.
+    accounts = await person_subscriptions(ctx.session, meeting.id, ctx.member.person_id)
+    if not accounts:
+        return Message.text(f"You were not subscribed to {meeting.name}.")
+    await ctx.session.execute(
         delete(Subscription).where(
-            Subscription.meeting_id == meeting.id, Subscription.member_id == ctx.member.id
+            Subscription.meeting_id == meeting.id,
+            Subscription.member_id.in_([m.id for m in accounts]),
         )
     )
-    if not gone.rowcount:  # type: ignore[attr-defined]
-        return Message.text(f"You were not subscribed to {meeting.name}.")
-    mine = Target.dm(Platform(ctx.member.platform), ctx.member.platform_user_id)
-    await withdraw(ctx.session, meeting, ctx.now, target=mine, reason="unsubscribed")
+    for account in accounts:
+        mine = Target.dm(Platform(account.platform), account.platform_user_id)
+        await withdraw(ctx.session, meeting, ctx.now, target=mine, reason="unsubscribed")
     return Message.text(f"Unsubscribed: no more {meeting.name} reminders by direct message.")
 
 

@@ -217,6 +217,10 @@ async def _still_due(ctx: SendContext, row: Delivery) -> tuple[Meeting, Occurren
     meeting = await _meeting_of(ctx, row)
     if meeting is None:
         return None
+    if ctx.target.kind is TargetKind.DM and ctx.target not in await subscriber_targets(
+        ctx.session, meeting
+    ):
+        return None  # unsubscribed, or the person's reminders now go to a linked account
     series = await load_series(ctx.session, meeting)
     occurrence = occurrence_on(series, date.fromisoformat(row.payload["date"]))
     if occurrence is None or occurrence.start != datetime.fromisoformat(row.payload["start"]):

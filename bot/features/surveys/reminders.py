@@ -82,6 +82,8 @@ async def render_nudge(ctx: SendContext, row: Delivery) -> Message | None:
     link = await store.link_for(session, survey.id, member.id)
     if link is None or any((link.opened_at, link.done_at, link.declined_at)):
         return None
+    if await store.person_stopped(session, survey.id, member.person_id):
+        return None  # opened or declined on another of their linked accounts
     if link.snoozed_until is not None and now < link.snoozed_until:
         return None
     if await store.is_muted(session, member.person_id):
