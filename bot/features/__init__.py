@@ -4,7 +4,8 @@ from bot.features.announcements.feature import FEATURE as ANNOUNCEMENTS
 from bot.features.community.feature import FEATURE as COMMUNITY
 from bot.features.heroes.feature import FEATURE as HEROES
 from bot.features.meetings.feature import FEATURE as MEETINGS
+from bot.features.page.feature import FEATURE as PAGE
 from bot.features.surveys.feature import FEATURE as SURVEYS
 from bot.runtime.feature import Feature
 
-FEATURES: tuple[Feature, ...] = (COMMUNITY, MEETINGS, ANNOUNCEMENTS, HEROES, SURVEYS)
+FEATURES: tuple[Feature, ...] = (COMMUNITY, MEETINGS, ANNOUNCEMENTS, HEROES, SURVEYS, PAGE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.commands import Arg, ArgType, CommandSpec, HomeSection, Permission
-from bot.features.meetings import commands, manage
+from bot.features.meetings import commands, manage, public
 from bot.features.meetings.config import SECTION, channel_uses
 from bot.features.meetings.config_sync import sync_declared
 from bot.features.meetings.feed_route import add_routes
@@ -60,6 +60,7 @@ def register(setup: Setup) -> None:
     setup.on_start(sync_declared)
     setup.routes(add_routes)
     setup.posts_to(channel_uses)
+    setup.public_part(public.fill_public)
     registry.group(GROUP, "community meetings: times, reminders, agenda, recaps")
     add = registry.add
     add(

@@ -8,6 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot.features.meetings.calendar_feed import FeedEntry, build_calendar, meeting_uid
+from bot.features.meetings.config import private_keys
 from bot.features.meetings.records import series_of
 from bot.runtime.services import Services
 from bot.store.meetings import (
@@ -39,11 +40,13 @@ def _entry(services: Services, meeting: Meeting, overrides: list) -> FeedEntry:
 
 async def calendar_document(services: Services) -> bytes:
     now = services.clock()
+    private = private_keys(services.settings)
     async with services.db.sessions() as session:
         meetings = [
             m
             for m in await meetings_in_state(session, services.community_id)
-            if m.state == MeetingState.ACTIVE or now - m.updated_at < KEEP_CANCELLED
+            if (m.state == MeetingState.ACTIVE or now - m.updated_at < KEEP_CANCELLED)
+            and m.key not in private
         ]
         overrides = await overrides_of(session, [m.id for m in meetings])
     entries = [_entry(services, m, overrides[m.id]) for m in meetings]
