@@ -24,4 +24,4 @@ async def latest_recaps(
     if leave_out:
         query = query.where(Meeting.key.not_in(list(leave_out)))
     rows = await session.execute(query)
-    return [(recap, meeting) for recap, meeting in rows.tuples()]
+    return [(recap, meeting) for recap, meeting in rows.all()]
