@@ -76,6 +76,13 @@ class PublicView:
     heroes: list[PublicHero] = field(default_factory=list)
     surveys: list[PublicSurvey] = field(default_factory=list)
     recaps: list[PublicRecap] = field(default_factory=list)
+    # The next time the page would read differently with no write (an occurrence ending, a
+    # survey closing): a rendered page may be reused until then.
+    changes_at: datetime | None = None
+
+    def changes_by(self, at: datetime) -> None:
+        if at > self.now and (self.changes_at is None or at < self.changes_at):
+            self.changes_at = at
 
 
 # services, an open read session, the view to add to.

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features.meetings.config import private_keys
-from bot.features.meetings.lookup import upcoming_or_current
 from bot.features.meetings.records import series_of
 from bot.features.meetings.recurrence import Occurrence, Series, occurrences
 from bot.runtime.public import (
@@ -29,11 +28,8 @@ MEETINGS_SHOWN = 50
 RECAPS_SHOWN = 5
 
 
-def _in_progress_or_later(
-    meeting: Meeting, series: Series, view: PublicView
-) -> Iterator[tuple[Occurrence, Meeting]]:
-    # As /meeting next: an occurrence still in progress is listed until it ends.
-    for occurrence in occurrences(series, view.now - series.duration):
+def _tagged(meeting: Meeting, stream: Iterator[Occurrence]) -> Iterator[tuple[Occurrence, Meeting]]:
+    for occurrence in stream:
         yield occurrence, meeting
 
 
@@ -58,21 +54,25 @@ async def fill_public(services: Services, session: AsyncSession, view: PublicVie
         if m.key not in private
     ]
     overrides = await overrides_of(session, [m.id for m in meetings])
-    pairs = [(m, series_of(m, overrides[m.id])) for m in meetings]
+    # One lazy stream per meeting, as /meeting next reads it: an occurrence still in
+    # progress stays listed until it ends. Its first item is the meeting's own next one.
+    streams: list[tuple[Occurrence, Meeting, Series, Iterator[Occurrence]]] = []
+    for meeting in meetings:
+        series = series_of(meeting, overrides[meeting.id])
+        stream = occurrences(series, view.now - series.duration)
+        first = next(stream, None)
+        if first is not None:
+            streams.append((first, meeting, series, stream))
+            view.changes_by(first.end)
     merged = heapq.merge(
-        *(_in_progress_or_later(m, s, view) for m, s in pairs),
+        *(_tagged(m, itertools.chain([first], rest)) for first, m, _, rest in streams),
         key=lambda pair: (pair[0].start, pair[1].key),
     )
     view.occurrences += [
         _public_occurrence(meeting, occurrence)
         for occurrence, meeting in itertools.islice(merged, NEXT_SHOWN)
     ]
-    upcoming = [
-        (occurrence, meeting, series)
-        for meeting, series in pairs
-        if (occurrence := upcoming_or_current(series, view.now)) is not None
-    ]
-    upcoming.sort(key=lambda row: (row[0].start, row[1].key))
+    upcoming = sorted(streams, key=lambda row: (row[0].start, row[1].key))
     view.meetings += [
         PublicMeeting(
             key=meeting.key,
@@ -85,7 +85,7 @@ async def fill_public(services: Services, session: AsyncSession, view: PublicVie
             join_url=meeting.join_url,
             register_url=meeting.register_url,
         )
-        for _, meeting, series in upcoming[:MEETINGS_SHOWN]
+        for _, meeting, series, _ in upcoming[:MEETINGS_SHOWN]
     ]
     view.more_meetings += max(0, len(upcoming) - MEETINGS_SHOWN)
     view.recaps += [

@@ -1,16 +1,19 @@
 """GET / and its own static files, with the security and cache headers the contract names.
 
-The page is rendered per request (it changes as occurrences pass, with no write to mark
-it), and its ETag is the hash of the body, so a reader or a proxy holding the current
-version gets a 304. Last-Modified is the first time this process served that body: a
-changed page always has a newer one."""
+Rendering reads every meeting's schedule, so a rendered page is reused for a few seconds
+(never past the moment it would read differently on its own, such as an occurrence ending),
+and requests arriving while it renders wait for that one render instead of starting their
+own. Its ETag is the hash of the body, so a reader or a proxy holding the current version
+gets a 304. Last-Modified is the first time this process served that body: a changed page
+always has a newer one."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib.resources import files
 
@@ -35,6 +38,9 @@ STATIC = {
     "favicon.svg": "image/svg+xml",
 }
 REMEMBERED_VERSIONS = 64
+# How long a rendered page is reused: well under max-age, so a change made on any replica
+# shows within seconds.
+RENDER_REUSE = timedelta(seconds=5)
 
 
 def _etag(body: bytes) -> str:
@@ -80,8 +86,10 @@ def _answer(
     return web.Response(body=body, headers={**headers, "Content-Type": content_type})
 
 
-async def page_body(services: Services, parts: Sequence[PublicPart]) -> bytes:
-    view = PublicView(now=services.clock())
+async def render(services: Services, parts: Sequence[PublicPart]) -> tuple[bytes, datetime]:
+    """The page's body, and until when it may be reused."""
+    now = services.clock()
+    view = PublicView(now=now)
     async with services.db.sessions() as session:
         for part in parts:
             await part(services, session, view)
@@ -92,7 +100,34 @@ async def page_body(services: Services, parts: Sequence[PublicPart]) -> bytes:
         zone=settings.community.timezone,
         base_url=settings.base_url,
     )
-    return html.encode()
+    until = now + RENDER_REUSE
+    if view.changes_at is not None:
+        until = min(until, view.changes_at)
+    return html.encode(), until
+
+
+class RenderedPage:
+    """The last rendered body, shared by the requests that come while it is current."""
+
+    def __init__(self, services: Services, parts: Sequence[PublicPart]) -> None:
+        self.services, self.parts = services, parts
+        self.body, self.until = b"", datetime.min.replace(tzinfo=UTC)
+        self.rendering: asyncio.Task[tuple[bytes, datetime]] | None = None
+
+    async def current(self) -> bytes:
+        if self.services.clock() < self.until:
+            return self.body
+        if self.rendering is None:
+            self.rendering = asyncio.ensure_future(render(self.services, self.parts))
+            self.rendering.add_done_callback(self._rendered)
+        # Shielded: a reader who hangs up does not cancel the render the others wait for.
+        body, _ = await asyncio.shield(self.rendering)
+        return body
+
+    def _rendered(self, task: asyncio.Task[tuple[bytes, datetime]]) -> None:
+        self.rendering = None
+        if not task.cancelled() and task.exception() is None:
+            self.body, self.until = task.result()
 
 
 def add_routes(app: web.Application, services: Services, parts: Sequence[PublicPart]) -> None:
@@ -102,11 +137,12 @@ def add_routes(app: web.Application, services: Services, parts: Sequence[PublicP
         name: files("bot.features.page").joinpath("static", name).read_bytes() for name in STATIC
     }
     started = services.clock()
+    rendered = RenderedPage(services, parts)
     # ETag -> the first time this process served that body (bounded: the newest kept).
     first_seen: OrderedDict[str, datetime] = OrderedDict()
 
     async def page(request: web.Request) -> web.Response:
-        body = await page_body(services, parts)
+        body = await rendered.current()
         etag = _etag(body)
         modified = first_seen.setdefault(etag, services.clock())
         first_seen.move_to_end(etag)

@@ -14,6 +14,8 @@ from bot.store import surveys as store
 
 async def fill_public(services: Services, session: AsyncSession, view: PublicView) -> None:
     for survey in await store.open_surveys(session, services.community_id, view.now):
+        if survey.closes_at is not None:
+            view.changes_by(survey.closes_at)
         view.surveys.append(
             PublicSurvey(name=survey.name, url=survey.url, closes_at=survey.closes_at)
         )
