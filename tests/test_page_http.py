@@ -5,7 +5,7 @@ security and cache headers, and answers 404 with `[web] public_page = false`."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from importlib.resources import files
 
@@ -175,3 +175,58 @@ def test_page_files_ship_as_package_data_and_stay_small() -> None:
 def test_the_web_section_is_validated(option: str, settings_for) -> None:  # type: ignore[no-untyped-def]
     settings = settings_for({"community": {"name": "X"}, "web": {"public_page": option == "true"}})
     assert settings.file.section("web").public_page is (option == "true")
+
+
+def _listed(html: str) -> list[tuple[str, str]]:
+    """(name, UTC start) of each listed occurrence, in page order."""
+    listed = html.split('<ol class="occurrences">')[1].split("</ol>")[0]
+    return re.findall(
+        r'<span class="name">([^<]+)</span>\s*<span class="when"><time datetime="([^"]+)"', listed
+    )
+
+
+async def test_meetings_merge_in_time_order_each_with_its_own_name(any_db_url: str) -> None:
+    office = {
+        "id": "office-hours",
+        "name": "Office Hours",
+        "rrule": "FREQ=WEEKLY;BYDAY=TU",
+        "start": "2026-01-06T15:00",
+        "timezone": "Europe/Berlin",
+        "duration_minutes": 30,
+        "join_url": "https://example.org/office",
+    }
+    config = page_config()
+    config["meetings"].append(office)
+    async with page_bot(any_db_url, config) as bot:
+        _, html = await _get(page_url(bot))
+    listed = _listed(html)
+    assert len(listed) == 12
+    assert [start for _, start in listed] == sorted(start for _, start in listed)
+    assert listed[:4] == [
+        ("Office Hours", "2026-03-03T14:00:00Z"),
+        ("Office Hours", "2026-03-10T14:00:00Z"),
+        ("Office Hours", "2026-03-17T14:00:00Z"),
+        ("Office Hours", "2026-03-24T14:00:00Z"),
+    ]
+    assert ("Community Meeting", "2026-03-26T16:00:00Z") in listed
+    assert ("Office Hours", "2026-03-31T13:00:00Z") in listed  # Berlin's summer time began
+
+
+async def test_a_render_is_reused_briefly_but_never_past_an_occurrence_ending(
+    sqlite_url: str,
+) -> None:
+    during = datetime(2026, 3, 26, 16, 59, 58, tzinfo=UTC)  # the meeting ends at 17:00
+    async with page_bot(sqlite_url, now=during) as bot:
+        _, html = await _get(page_url(bot))
+        assert _listed(html)[0] == ("Community Meeting", "2026-03-26T16:00:00Z")
+        # A recap saved now shows only once the reuse window (5 s) has passed...
+        assert "Saved" in await bot.say(
+            "/meeting recap community https://example.org/rec-jan", as_="maya"
+        )
+        _, same = await _get(page_url(bot))
+        assert same == html
+        # ...but the occurrence ending 2 s later drops it from the list at once.
+        bot.clock.now = during + timedelta(seconds=3)
+        _, after = await _get(page_url(bot))
+        assert _listed(after)[0] == ("Community Meeting", "2026-04-30T16:00:00Z")
+        assert "https://example.org/rec-jan" in after
