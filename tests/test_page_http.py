@@ -5,13 +5,18 @@ security and cache headers, and answers 404 with `[web] public_page = false`."""
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from fnmatch import fnmatch
 from importlib.resources import files
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bot.app import load_settings
+from bot.config import ConfigError
 from tests.page_bot import NOW, page_bot, page_config, page_url
 
 TIME_TAG = re.compile(r'<time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:00Z)" data-local>([^<]+)</time>')
@@ -164,17 +169,39 @@ async def test_an_empty_community_has_a_page(sqlite_url: str) -> None:
 
 
 def test_page_files_ship_as_package_data_and_stay_small() -> None:
+    # An installed (non-editable) package holds only what package-data names: every file
+    # the page serves or renders must match one of its globs.
+    root = Path(__file__).resolve().parents[1]
+    with (root / "pyproject.toml").open("rb") as handle:
+        globs = tomllib.load(handle)["tool"]["setuptools"]["package-data"]["bot.features.page"]
+    folder = root / "bot" / "features" / "page"
+    shipped = [
+        path.relative_to(folder).as_posix()
+        for sub in ("templates", "static")
+        for path in (folder / sub).iterdir()
+    ]
+    assert {"templates/page.html.j2", "static/page.css", "static/page.js"} <= set(shipped)
+    for name in shipped:
+        assert any(fnmatch(name, pattern) for pattern in globs), name
     package = files("bot.features.page")
-    names = ("templates/page.html.j2", "static/page.css", "static/page.js", "static/favicon.svg")
-    sizes = {name: len(package.joinpath(name).read_bytes()) for name in names}
-    assert all(sizes.values())
-    assert sizes["static/page.css"] + sizes["static/page.js"] + sizes["static/favicon.svg"] < 50_000
+    static = sum(len(package.joinpath(n).read_bytes()) for n in shipped if n.startswith("static"))
+    assert 0 < static < 50_000
 
 
-@pytest.mark.parametrize("option", ["true", "false"])
-def test_the_web_section_is_validated(option: str, settings_for) -> None:  # type: ignore[no-untyped-def]
-    settings = settings_for({"community": {"name": "X"}, "web": {"public_page": option == "true"}})
-    assert settings.file.section("web").public_page is (option == "true")
+def test_the_web_section_and_public_key_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[community]\nname = "X"\n\n[web]\npublic_page = "maybe"\nextra = 1\n\n'
+        '[[meetings]]\nid = "m"\nname = "M"\nstart = "2026-01-29T09:00"\npublic = "perhaps"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(str(path), env={})
+    text = "\n".join(info.value.problems)
+    for key in ("web.public_page", "web.extra", "meetings.0.public"):
+        assert key in text, text
+    example = load_settings(str(Path(__file__).parents[1] / "config" / "example.toml"), env={})
+    assert example.file.section("web").public_page is True
+    assert all(m.public for m in example.file.section("meetings"))
 
 
 def _listed(html: str) -> list[tuple[str, str]]:
