@@ -65,7 +65,9 @@ class RecordingPlatform:
     async def stop(self) -> None:
         self._connected = False
 
-    async def send(self, target: Target, message: Message, *, nonce: str | None = None) -> str:
+    async def send(
+        self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
+    ) -> str:
         self.calls.append((str(target), nonce))
         if self._hold is not None:
             hold, self._hold = self._hold, None  # only this send waits; later ones go through
@@ -79,16 +81,18 @@ class RecordingPlatform:
         if nonce is not None and nonce in self.nonces:
             return self.nonces[nonce].ref  # Discord with enforce_nonce: the earlier message
         post = Post(
-            str(target), render(message, "UTC", buttons=False), nonce, f"m{next(self._ids)}"
+            str(target), render(message, zone or "UTC", buttons=False), nonce, f"m{next(self._ids)}"
         )
         self.posts.append(post)
         if nonce is not None:
             self.nonces[nonce] = post
         return post.ref
 
-    async def edit(self, target: Target, ref: str, message: Message) -> None:
+    async def edit(
+        self, target: Target, ref: str, message: Message, *, zone: str | None = None
+    ) -> None:
         post = self._post(target, ref)
-        post.edits.append(render(message, "UTC", buttons=False))
+        post.edits.append(render(message, zone or "UTC", buttons=False))
 
     async def delete(self, target: Target, ref: str) -> None:
         self._post(target, ref).deleted = True
