@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bot.config import ConfigSection, Settings
 from bot.core.commands import Registry
 from bot.core.invocation import Platform
+from bot.runtime.public import PublicPart
 from bot.scheduling.kinds import KindRegistry
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Setup:
     route_adders: list[RouteAdder] = field(default_factory=list)
     background_tasks: list[tuple[str, Background]] = field(default_factory=list)
     channel_uses: list[ChannelUses] = field(default_factory=list)
+    public_parts: list[PublicPart] = field(default_factory=list)
 
     def config_section(self, section: ConfigSection) -> None:
         if section.name in self.config:
@@ -65,6 +67,10 @@ class Setup:
     def posts_to(self, uses: ChannelUses) -> None:
         """Channels from the config this feature posts to, checked for access at start."""
         self.channel_uses.append(uses)
+
+    def public_part(self, part: PublicPart) -> None:
+        """What this feature adds to the public page (bot/runtime/public.py)."""
+        self.public_parts.append(part)
 
 
 @dataclass(frozen=True, slots=True)

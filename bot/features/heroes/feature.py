@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.commands import Arg, ArgType, CommandSpec, HomeSection, Permission
-from bot.features.heroes import announce, commands, schedule
+from bot.features.heroes import announce, commands, public, schedule
 from bot.features.heroes.config import SECTION
 from bot.features.heroes.views import ACTION, REVIEW_VERBS
 from bot.runtime.feature import Feature, Setup
@@ -18,6 +18,7 @@ def register(setup: Setup) -> None:
     registry, kinds = setup.commands, setup.kinds
     setup.config_section(SECTION)
     setup.on_start(schedule.on_start)
+    setup.public_part(public.fill_public)
     registry.group(GROUP, "Community Hero nominations, review and the hall of fame")
     registry.add(
         CommandSpec(

@@ -33,6 +33,8 @@ class MeetingConfig(Section):
     agenda_call: str | None = "3d"
     slack_channels: list[str] | None = None
     discord_channels: list[int] | None = None
+    # False keeps the meeting off the public page and the public calendar feed.
+    public: bool = True
 
     _zone = field_validator("timezone")(check_zone)
     _links = field_validator("join_url", "register_url", "agenda_url")(
@@ -86,6 +88,11 @@ SECTION = ConfigSection("meetings", MeetingConfig, many=True, check=_duplicates)
 def declared_meetings(settings: Settings) -> list[MeetingConfig]:
     meetings: list[MeetingConfig] = settings.file.section("meetings")
     return meetings
+
+
+def private_keys(settings: Settings) -> frozenset[str]:
+    """Ids of declared meetings with `public = false`: left off the page and the feed."""
+    return frozenset(m.id for m in declared_meetings(settings) if not m.public)
 
 
 def channel_uses(settings: Settings, platform: Platform) -> list[tuple[str | int, str]]:

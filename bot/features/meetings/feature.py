@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.core.commands import Arg, ArgType, CommandSpec, HomeSection, Permission
-from bot.features.meetings import commands, manage
+from bot.features.meetings import commands, manage, public
 from bot.features.meetings.background import keep_up
 from bot.features.meetings.config import SECTION, channel_uses
 from bot.features.meetings.config_sync import sync_declared
@@ -77,6 +77,7 @@ def register(setup: Setup) -> None:
     setup.routes(add_routes)
     setup.posts_to(channel_uses)
     setup.background("Discord scheduled events", keep_events)
+    setup.public_part(public.fill_public)
     registry.group(GROUP, "community meetings: times, reminders, agenda, recaps")
     add = registry.add
     add(

@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 
 from bot.features.meetings.calendar_feed import FeedEntry, build_calendar, meeting_uid
+from bot.features.meetings.config import private_keys
 from bot.features.meetings.records import series_of
 from bot.runtime.services import Services
 from bot.store.meetings import (
@@ -41,11 +42,13 @@ def _entry(services: Services, meeting: Meeting, overrides: list) -> FeedEntry:
 
 async def calendar_document(services: Services) -> bytes:
     now = services.clock()
+    private = private_keys(services.settings)
     async with services.db.sessions() as session:
         meetings = [
             m
             for m in await meetings_in_state(session, services.community_id)
-            if m.state == MeetingState.ACTIVE or now - m.updated_at < KEEP_CANCELLED
+            if (m.state == MeetingState.ACTIVE or now - m.updated_at < KEEP_CANCELLED)
+            and m.key not in private
         ]
         overrides = await overrides_of(session, [m.id for m in meetings])
     entries = [_entry(services, m, overrides[m.id]) for m in meetings]

@@ -1,7 +1,7 @@
 """Surveys: campaigns with personal tracked links, reminders to those who have not opened them."""
 
 from bot.core.commands import Permission
-from bot.features.surveys import links
+from bot.features.surveys import links, public
 from bot.features.surveys.buttons import on_press
 from bot.features.surveys.commands import register_commands
 from bot.features.surveys.config import SECTION
@@ -16,6 +16,7 @@ def register(setup: Setup) -> None:
     setup.commands.action(ACTION, on_press, Permission.ANYONE)
     register_kinds(setup.kinds)
     setup.on_start(sync_surveys)
+    setup.public_part(public.fill_public)
     setup.routes(links.add_routes)
 
 

@@ -1,0 +1,1 @@
+"""The public community page at GET /: next meetings, Heroes, surveys, recordings."""
