@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.core.invocation import Actor, Invocation, Place, Platform
+from bot.core.plaintext import render
 from bot.store.schema import Base
 from tests.conftest import make_settings, pg_database
 from tests.scenarios.conftest import fake_resolver
@@ -183,7 +184,7 @@ def test_no_command_in_one_community_reads_or_changes_the_other(
                 assert reply.outcome != "error", (key, group, text, reply)
                 outcomes.add(reply.outcome)
                 assert await snapshot(app, ids[other]) == before, (key, group, text)
-                shown = str(reply.message)
+                shown = render(reply.message)
                 assert MARK[other] not in shown and MARK[other].lower() not in shown, (
                     key,
                     group,
