@@ -10,6 +10,8 @@ import pytest
 from bot.app import load_settings
 from bot.config import ConfigError
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
+
 TWO = """
 [retention]
 deliveries_days = 30
@@ -183,3 +185,17 @@ def test_the_two_forms_do_not_mix(tmp_path: Path) -> None:
     )
     assert any(p.startswith("community: with [[communities]]") for p in found), found
     assert any(p.startswith("heroes: with [[communities]]") for p in found), found
+
+
+def test_the_commented_example_of_two_communities_is_valid(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    block = text.split("# [[communities]] example begins\n")[1].split(
+        "# [[communities]] example ends"
+    )[0]
+    uncommented = "\n".join(line.removeprefix("#").removeprefix(" ") for line in block.splitlines())
+    settings = load_settings(write(tmp_path, uncommented), env={})
+    (alpha_key, alpha), (beta_key, beta) = settings.per_community()
+    assert (alpha_key, beta_key) == ("alpha", "beta")
+    assert alpha.slack.team_ids == ["T012ALPHA1"] and beta.slack.team_ids == ["T012BETA01"]
+    assert [m.id for m in alpha.file.section("meetings")] == ["sync"]
+    assert [s.name for s in beta.file.section("surveys")] == ["2026 Community Survey"]
