@@ -38,6 +38,9 @@ GUILDS_SEEN = {**GUILDS, "nobody": 920000000000000003}
 GENERAL["nobody"] = 930000000000000003
 ROLES = {"alpha": 900000000000000001, "beta": 900000000000000011}
 DISCORD_ANNOUNCE = {"alpha": 910000000000000001, "beta": 910000000000000011}
+# Each community's `--ping` target: Slack's special mentions, Discord roles.
+SLACK_PING = {"alpha": "here", "beta": "channel"}
+DISCORD_PING = {"alpha": 900000000000000002, "beta": 900000000000000012}
 # maya keeps alpha, mo keeps beta: each is a maintainer in one community only.
 KEEPER = {"alpha": "maya", "beta": "mo"}
 OTHER = {"alpha": "beta", "beta": "alpha"}
@@ -54,11 +57,13 @@ def config() -> dict[str, Any]:
                     "team_ids": [TEAMS[key]],
                     "maintainers": [SLACK_MAINTAINER[key]],
                     "announce_channels": [SLACK_ANNOUNCE[key]],
+                    "announce_ping": SLACK_PING[key],
                 },
                 "discord": {
                     "guild_ids": [GUILDS[key]],
                     "maintainer_roles": [ROLES[key]],
                     "announce_channels": [DISCORD_ANNOUNCE[key]],
+                    "announce_ping": DISCORD_PING[key],
                 },
             }
             for key in ("alpha", "beta")
@@ -105,7 +110,14 @@ async def discord_pair(
             channels = [FakeChannel(id=GENERAL[key], name="general")]
             if key in DISCORD_ANNOUNCE:
                 channels.append(FakeChannel(id=DISCORD_ANNOUNCE[key], name="announce"))
-            roles = [FakeRole(id=ROLES[key], name="maintainers")] if key in ROLES else []
+            roles = (
+                [
+                    FakeRole(id=ROLES[key], name="maintainers"),
+                    FakeRole(id=DISCORD_PING[key], name="ping"),
+                ]
+                if key in ROLES
+                else []
+            )
             fake.add_guild(id=guild, name=key, roles=roles, channels=channels)
         settings = make_settings(
             f"sqlite+aiosqlite:///{tmp_path / 'discord.db'}",
@@ -199,7 +211,7 @@ async def test_one_command_set_in_two_communities_at_once(platform: str, tmp_pat
         # Each announcement goes to its own community's channel only.
         previews = await asyncio.gather(
             *(
-                bots[key].say(f"/announce News for {key} only", as_=KEEPER[key])
+                bots[key].say(f"/announce News for {key} only --ping", as_=KEEPER[key])
                 for key in ("alpha", "beta")
             )
         )
@@ -210,7 +222,14 @@ async def test_one_command_set_in_two_communities_at_once(platform: str, tmp_pat
             assert [p for p in posts(key) if "News for" in p] == [
                 p for p in posts(key) if f"News for {key} only" in p
             ]
-            assert any(f"News for {key} only" in p for p in posts(key)), posts(key)
+            (post,) = [p for p in posts(key) if f"News for {key} only" in p]
+            # The post pings its own community's target, never the other's.
+            mine, theirs = (
+                (f"<!{SLACK_PING[key]}>", f"<!{SLACK_PING[OTHER[key]]}>")
+                if platform == "slack"
+                else (f"<@&{DISCORD_PING[key]}>", f"<@&{DISCORD_PING[OTHER[key]]}>")
+            )
+            assert mine in post and theirs not in post, post
 
         # A workspace or guild of no community is told so, and nothing is created for it.
         lost = await bots["nobody"].say("/meeting next", as_="olu")

@@ -146,7 +146,13 @@ class DiscordAdapter:
         """A fresh discord.py client (a closed one cannot log in again), tree and posts."""
         self.client = make_client(self.settings, **self._client_options)
         self.tree = app_commands.CommandTree(self.client)
-        self.posts = DiscordPosts(self.client, self.settings.discord.announce_ping)
+        # A `--ping` post pings its community's role, known by the channel it is in.
+        pings = {
+            str(c): s.discord.announce_ping
+            for _key, s in self.settings.per_community()
+            for c in s.discord.announce_channels
+        }
+        self.posts = DiscordPosts(self.client, self.settings.discord.announce_ping, pings)
         install(self.tree, self.services.registry, self._on_command, self.completions.complete)
         self._listen()
 

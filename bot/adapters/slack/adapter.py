@@ -156,6 +156,8 @@ class SlackAdapter:
         # A listed maintainer needs no group look-up, unless another community may know
         # them by a group only.
         self._listed = frozenset(settings.slack.maintainers if len(each) == 1 else ())
+        # A `--ping` post pings its community's announce_ping, known by the channel it is in.
+        self._pings = {c: slack.announce_ping for slack in each for c in slack.announce_channels}
         secret = settings.slack_signing_secret
         # POST /slack/events checks signatures itself before bolt parses anything.
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
@@ -442,8 +444,11 @@ class SlackAdapter:
             self._dm_channels[target.id] = opened["channel"]["id"]
         return self._dm_channels[target.id]
 
-    def _parts_for(self, message: Message, zone: str | None) -> list[SlackMessage]:
-        return render(message, ping=self.settings.slack.announce_ping, reader_zone=zone)
+    def _parts_for(
+        self, message: Message, zone: str | None, channel: str | None = None
+    ) -> list[SlackMessage]:
+        ping = self._pings.get(channel or "", self.settings.slack.announce_ping)
+        return render(message, ping=ping, reader_zone=zone)
 
     async def send(
         self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
@@ -452,7 +457,7 @@ class SlackAdapter:
         try:
             channel = await self._channel(target)
             stamps = []
-            for part in self._parts_for(message, zone):
+            for part in self._parts_for(message, zone, channel):
                 posted = await self.client.chat_postMessage(channel=channel, **part.as_kwargs())
                 stamps.append(posted["ts"])
         except Exception as exc:
@@ -465,7 +470,7 @@ class SlackAdapter:
         channel, _, joined = ref.partition("/")
         stamps = [s for s in joined.split(",") if s]
         try:
-            parts = self._parts_for(message, zone)
+            parts = self._parts_for(message, zone, channel)
             for ts, part in zip(stamps, parts, strict=False):
                 await self.client.chat_update(channel=channel, ts=ts, **part.as_kwargs())
             for part in parts[len(stamps) :]:
