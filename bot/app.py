@@ -183,7 +183,7 @@ class App:
 
             adapter = DiscordAdapter(self.services, self.dispatcher, self.web)
             self.adapters[Platform.DISCORD] = adapter
-            if self.settings.discord.scheduled_events:
+            if self.settings.discord_anywhere("scheduled_events"):
                 from bot.adapters.discord.events import DiscordEvents
 
                 self.services.scheduled_events = DiscordEvents(lambda: adapter.client)

@@ -280,6 +280,17 @@ class Settings(BaseModel):
         ]
 
     @property
+    def discord_guild_ids(self) -> list[int]:
+        """Every community's Discord guilds, in file order: where commands are synced."""
+        return list(
+            dict.fromkeys(g for _key, s in self.per_community() for g in s.discord.guild_ids)
+        )
+
+    def discord_anywhere(self, flag: Literal["sync_on_start", "scheduled_events"]) -> bool:
+        """Whether any community turned this `discord` switch on."""
+        return any(getattr(s.discord, flag) for _key, s in self.per_community())
+
+    @property
     def slack(self) -> SlackConfig:
         return self.file.slack
 

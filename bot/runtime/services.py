@@ -51,8 +51,14 @@ class Services:
         if community.id == self.community_id and community.settings is self.settings:
             return self
         settled = self.communities.settled_for(community.id) if self.communities else set()
+        # Discord events only for a community that turned them on.
+        events = self.scheduled_events if community.settings.discord.scheduled_events else None
         return replace(
-            self, settings=community.settings, community_id=community.id, settled=settled
+            self,
+            settings=community.settings,
+            community_id=community.id,
+            settled=settled,
+            scheduled_events=events,
         )
 
     def for_community_id(self, community_id: int) -> Services:
