@@ -386,6 +386,12 @@ def _communities_problems(
     ]
     owners: dict[tuple[str, str], int] = {}
     for i, entry in enumerate(cfg.communities):
+        if entry.slack.commands:
+            # The names are the Slack app's (its manifest), one set for every workspace.
+            problems.append(
+                f"communities[{i}].slack.commands: renamed Slack commands are not supported "
+                "with [[communities]] yet"
+            )
         ids = [
             ("key", entry.key),
             *(("slack.team_ids", t) for t in entry.slack.team_ids),

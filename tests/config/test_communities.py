@@ -177,6 +177,18 @@ start = "2026-01-29T09:00"
     assert "sync" in found[0]
 
 
+def test_renamed_slack_commands_wait_for_a_later_version(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        '[[communities]]\nkey = "alpha"\n'
+        '[communities.slack]\ncommands = { survey = "cb-survey" }\n',
+    )
+    assert found == [
+        "communities[0].slack.commands: renamed Slack commands are not supported "
+        "with [[communities]] yet"
+    ]
+
+
 def test_the_two_forms_do_not_mix(tmp_path: Path) -> None:
     found = problems(
         tmp_path,
