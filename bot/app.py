@@ -19,6 +19,7 @@ from bot.core.ports import Adapter
 from bot.core.urls import Resolver, UrlChecker, system_resolver
 from bot.features import FEATURES
 from bot.runtime.channel_access import check_channels
+from bot.runtime.communities import Communities, Community
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.feature import Feature, Setup, assemble
 from bot.runtime.services import Services, utc_now
@@ -123,25 +124,21 @@ class App:
         """Migrate, sync config, build the services; no network connections to platforms yet."""
         await upgrade(self.db)
         async with self.db.migration_lock():
-            async with self.db.session() as session:
-                community = await ensure_community(
-                    session,
-                    self.settings.community.name,
-                    self.settings.community.timezone,
-                    self.clock(),
-                )
+            communities = await self._communities()
             self.services = Services(
                 settings=self.settings,
                 db=self.db,
                 registry=self.registry,
                 kinds=self.kinds,
-                community_id=community.id,
+                community_id=communities.default.id,
                 platforms=self.platforms,
                 urls=UrlChecker(self.resolver),
                 clock=self.clock,
+                communities=communities,
             )
-            for hook in self.setup.start_hooks:
-                await hook(self.services)
+            for community in communities:
+                for hook in self.setup.start_hooks:
+                    await hook(self.services.for_community(community))
         self.dispatcher = Dispatcher(self.services)
         self._build_adapters()
         self.runner = DeliveryRunner(self.services, self.adapters)
@@ -153,6 +150,22 @@ class App:
         add_health_routes(self.web, self.db.ping, self.readiness, self.db.writes_failing)
         if self.settings.metrics_port is None:
             add_metrics_route(self.web)
+
+    async def _communities(self) -> Communities:
+        """The configured communities, each created or updated by its key."""
+        mapped = bool(self.settings.file.communities)
+        found = []
+        async with self.db.session() as session:
+            for key, settings in self.settings.per_community():
+                row = await ensure_community(
+                    session,
+                    settings.community.name,
+                    settings.community.timezone,
+                    self.clock(),
+                    key=key,
+                )
+                found.append(Community(row.id, key, settings, mapped=mapped))
+        return Communities(found)
 
     def _build_adapters(self) -> None:
         if self.console_user is not None:
@@ -170,7 +183,7 @@ class App:
 
             adapter = DiscordAdapter(self.services, self.dispatcher, self.web)
             self.adapters[Platform.DISCORD] = adapter
-            if self.settings.discord.scheduled_events:
+            if self.settings.discord_anywhere("scheduled_events"):
                 from bot.adapters.discord.events import DiscordEvents
 
                 self.services.scheduled_events = DiscordEvents(lambda: adapter.client)
@@ -216,9 +229,11 @@ class App:
                 log.info("metrics on %s:%s", self.settings.http_host, self.metrics_port)
         for adapter in self.adapters.values():
             await adapter.start()
-        self.channel_warnings = await check_channels(
-            self.settings, self.adapters, self.setup.channel_uses
-        )
+        self.channel_warnings = []
+        for _key, settings in self.settings.per_community():
+            self.channel_warnings += await check_channels(
+                settings, self.adapters, self.setup.channel_uses
+            )
         if self.timer is not None:
             self.timer.start()
             # Rows that would only grow (seen event ids, expired confirmations, deliveries
@@ -233,8 +248,10 @@ class App:
                     deliveries_pruner(self.settings.file.retention.deliveries_days),
                 ),
             )
-            for name, work in self.setup.background_tasks:
-                self._background.append(asyncio.create_task(work(self.services), name=name))
+            for community in self.services.communities or ():
+                view = self.services.for_community(community)
+                for name, work in self.setup.background_tasks:
+                    self._background.append(asyncio.create_task(work(view), name=name))
 
     async def run_due(self, now: datetime | None = None) -> int:
         return await self.runner.run_due(now or self.clock())

@@ -31,6 +31,10 @@ from bot.core.urls import check_link
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///communitybot.db"
 _DURATION = re.compile(r"^\d{1,6}[mhdw]$")
+# The key of the one community of the single `[community]` form.
+DEFAULT_COMMUNITY_KEY = "default"
+# The file's own per-community tables; the features' sections are per community too.
+_COMMUNITY_TABLES = ("community", "slack", "discord")
 
 
 class ConfigError(Exception):
@@ -82,6 +86,16 @@ class SlackConfig(Section):
     maintainer_channel: str | None = None
     # Slash command names, canonical name → name in this workspace (e.g. survey = "cb-survey").
     commands: dict[str, str] = {}
+    # The workspaces of this community (`[[communities]]` only; `[community]` serves them all).
+    team_ids: list[str] = []
+
+    @field_validator("team_ids")
+    @classmethod
+    def _team_ids(cls, value: list[str]) -> list[str]:
+        for tid in value:
+            if not re.match(r"^T[A-Z0-9]{2,}$", tid):
+                raise ValueError(f"“{tid}” is not a Slack team ID (like T012ABCDEF)")
+        return value
 
     @field_validator("maintainers")
     @classmethod
@@ -148,6 +162,29 @@ class RetentionConfig(Section):
     deliveries_days: int = Field(90, ge=1, le=3650)
 
 
+class CommunityEntry(Section):
+    """One `[[communities]]` table; `file_model` adds the features' sections to it."""
+
+    key: str
+    name: str = Field("Our Community", min_length=1, max_length=100)
+    timezone: str = "UTC"
+    slack: SlackConfig = SlackConfig()
+    discord: DiscordConfig = DiscordConfig()
+
+    _zone = field_validator("timezone")(check_zone)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        # It is a URL path segment (/c/<key>/calendar.ics), so it stays plain.
+        if not re.match(r"^[a-z0-9][a-z0-9-]{0,39}$", value):
+            raise ValueError(
+                f"“{value}” is not a community key: lower-case letters, digits and -, "
+                "at most 40 characters"
+            )
+        return value
+
+
 class FileConfig(Section):
     """The file's own sections; the features' sections are added by `file_model`."""
 
@@ -155,6 +192,8 @@ class FileConfig(Section):
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     retention: RetentionConfig = RetentionConfig()
+    # Several communities in one deployment, instead of the sections above (and the features').
+    communities: list[CommunityEntry] = []
 
     def section(self, name: str) -> Any:
         """A feature's section by name (a model, or a list of them for `[[name]]` tables)."""
@@ -178,7 +217,24 @@ def file_model(sections: tuple[ConfigSection, ...]) -> type[FileConfig]:
     fields: dict[str, Any] = {}
     for s in sections:
         fields[s.name] = (list[s.model], []) if s.many else (s.model, s.model())  # type: ignore[call-arg]
-    return create_model("FileConfig", __base__=FileConfig, **fields)
+    # Every feature section is per community: a `[[communities]]` table holds its own.
+    entry = create_model("CommunityEntry", __base__=CommunityEntry, **fields)
+    return create_model("FileConfig", __base__=FileConfig, communities=(list[entry], []), **fields)
+
+
+def community_file(file: FileConfig, entry: CommunityEntry) -> FileConfig:
+    """The file as one `[[communities]]` table sees it: its own sections where the single
+    form has the top-level ones, so features read their section the same way in both."""
+    own = {
+        name: getattr(entry, name)
+        for name in type(entry).model_fields
+        if name not in ("key", "name", "timezone")
+    }
+    return type(file)(
+        community=CommunityConfig(name=entry.name, timezone=entry.timezone),
+        retention=file.retention,
+        **own,
+    )
 
 
 class Settings(BaseModel):
@@ -212,6 +268,27 @@ class Settings(BaseModel):
     @property
     def community(self) -> CommunityConfig:
         return self.file.community
+
+    def per_community(self) -> list[tuple[str, Settings]]:
+        """Each community's key and settings (its own sections in place of the top-level
+        ones); the single `[community]` form is one community, `default`, with these."""
+        if not self.file.communities:
+            return [(DEFAULT_COMMUNITY_KEY, self)]
+        return [
+            (c.key, self.model_copy(update={"file": community_file(self.file, c)}))
+            for c in self.file.communities
+        ]
+
+    @property
+    def discord_guild_ids(self) -> list[int]:
+        """Every community's Discord guilds, in file order: where commands are synced."""
+        return list(
+            dict.fromkeys(g for _key, s in self.per_community() for g in s.discord.guild_ids)
+        )
+
+    def discord_anywhere(self, flag: Literal["sync_on_start", "scheduled_events"]) -> bool:
+        """Whether any community turned this `discord` switch on."""
+        return any(getattr(s.discord, flag) for _key, s in self.per_community())
 
     @property
     def slack(self) -> SlackConfig:
@@ -260,6 +337,8 @@ class Settings(BaseModel):
 
 def _format_error(err: Mapping[str, Any], prefix: str = "") -> str:
     loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+    # `communities[1].slack.team_ids`: the community's place in the file, then its key.
+    loc = re.sub(r"^communities\.(\d+)", r"communities[\1]", loc)
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "is not a known key (see config/example.toml)"
@@ -281,12 +360,50 @@ def parse_file_config(
     except ValidationError as exc:
         raise ConfigError([_format_error(e) for e in exc.errors()]) from None
     problems = []
+    if cfg.communities:
+        problems += _communities_problems(data, cfg, sections)
     for s in sections:
-        if s.check is not None:
-            problems += [f"{s.name}: {p}" for p in s.check(cfg.section(s.name))]
+        if s.check is None:
+            continue
+        problems += [f"{s.name}: {p}" for p in s.check(cfg.section(s.name))]
+        for i, entry in enumerate(cfg.communities):
+            problems += [f"communities[{i}].{s.name}: {p}" for p in s.check(getattr(entry, s.name))]
     if problems:
         raise ConfigError(problems)
     return cfg
+
+
+def _communities_problems(
+    data: Mapping[str, Any], cfg: FileConfig, sections: Sequence[ConfigSection]
+) -> list[str]:
+    """What `[[communities]]` must hold across its tables: distinct keys, and each workspace
+    and guild in one community only; the single form's tables may not stand beside it."""
+    problems = [
+        f"{name}: with [[communities]] each community has its own {name} table "
+        f"([communities.{name}]); move it there"
+        for name in (*_COMMUNITY_TABLES, *(s.name for s in sections))
+        if name in data
+    ]
+    owners: dict[tuple[str, str], int] = {}
+    for i, entry in enumerate(cfg.communities):
+        if entry.slack.commands:
+            # The names are the Slack app's (its manifest), one set for every workspace.
+            problems.append(
+                f"communities[{i}].slack.commands: renamed Slack commands are not supported "
+                "with [[communities]] yet"
+            )
+        ids = [
+            ("key", entry.key),
+            *(("slack.team_ids", t) for t in entry.slack.team_ids),
+            *(("discord.guild_ids", str(g)) for g in entry.discord.guild_ids),
+        ]
+        for what, value in ids:
+            first = owners.setdefault((what, value), i)
+            if first != i:
+                problems.append(
+                    f"communities[{i}].{what}: “{value}” is already in communities[{first}]"
+                )
+    return problems
 
 
 def _env_int(env: Mapping[str, str], key: str, problems: list[str]) -> int | None:

@@ -44,15 +44,13 @@ def _iso(at: datetime) -> str:
     return at.isoformat()
 
 
-async def collect(db: Database) -> dict[str, Any]:
-    """The export as plain data: {"community", "heroes": [...], "nominations": [...]}."""
+async def collect(db: Database, key: str = DEFAULT_COMMUNITY_KEY) -> dict[str, Any]:
+    """One community's export as plain data: {"community", "heroes", "nominations"}."""
     from bot.store import heroes as store
     from bot.store.models import Community
 
     async with db.sessions() as session:
-        community = await session.scalar(
-            select(Community).where(Community.key == DEFAULT_COMMUNITY_KEY)
-        )
+        community = await session.scalar(select(Community).where(Community.key == key))
         if community is None:
             return {"community": None, "heroes": [], "nominations": []}
         entries = await store.hall(session, community.id)
@@ -153,10 +151,12 @@ def write_json(data: dict[str, Any], out: TextIO) -> None:
     out.write("\n")
 
 
-async def export(settings: Settings, fmt: str, out: TextIO) -> None:
+async def export(
+    settings: Settings, fmt: str, out: TextIO, key: str = DEFAULT_COMMUNITY_KEY
+) -> None:
     db = Database(settings.database_url)
     try:
-        data = await collect(db)
+        data = await collect(db, key)
     finally:
         await db.dispose()
     (write_json if fmt == "json" else write_csv)(data, out)
@@ -166,8 +166,17 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     if getattr(args, "export_what", None) != "heroes":
         print("communitybot: say what to export: `communitybot export heroes`.", file=sys.stderr)
         return EXIT_REFUSED
+    keys = [key for key, _ in settings.per_community()]
+    key = getattr(args, "community", None) or keys[0]
+    if key not in keys:
+        print(
+            f"communitybot: there is no community “{key}” in the config; "
+            f"its communities are {', '.join(keys)}.",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
     try:
-        asyncio.run(export(settings, getattr(args, "format", "csv"), sys.stdout))
+        asyncio.run(export(settings, getattr(args, "format", "csv"), sys.stdout, key))
     except DBAPIError as exc:
         print(
             f"communitybot: cannot read the Hero tables ({type(exc.orig).__name__}); "

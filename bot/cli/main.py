@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     export_sub = export.add_subparsers(dest="export_what", metavar="WHAT")
     heroes = export_sub.add_parser("heroes", parents=[common], help="the Hero hall and nominations")
     heroes.add_argument("--format", choices=("csv", "json"), default="csv")
+    heroes.add_argument(
+        "--community", default=None, help="the community's key (default: the first configured)"
+    )
     return parser
 
 

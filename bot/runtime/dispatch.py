@@ -84,7 +84,9 @@ class Dispatcher:
         `subject` learns the spec's name as soon as it is known (for metrics and the audit).
         """
         subject = subject or Subject(inv.command)
-        registry = self.services.registry
+        # The community first: a workspace or guild of none is told so, whatever it typed.
+        services = self.services.for_place(inv.place)
+        registry = services.registry
         group = registry.groups.get(inv.command)
         if group is None:
             raise UserError(f"I don't know /{inv.command[:40]}; try /communitybot help.")
@@ -93,7 +95,7 @@ class Dispatcher:
             if spec is None:
                 raise UserError(f"I don't know /{' '.join((inv.command, *inv.path))[:60]}.")
             subject.name = spec.name
-            self._check_permission(inv.actor, spec.permission, self._label(inv, spec))
+            self._check_permission(services, inv.actor, spec.permission, self._label(inv, spec))
             return Prepared(spec, dict(inv.options))
         slack = inv.actor.platform is Platform.SLACK
         try:
@@ -106,10 +108,12 @@ class Dispatcher:
                 spec = None
             if spec is not None:
                 subject.name = spec.name
-                self._check_permission(inv.actor, spec.permission, self._label(inv, spec))
+                self._check_permission(services, inv.actor, spec.permission, self._label(inv, spec))
             raise
         subject.name = parsed.spec.name
-        self._check_permission(inv.actor, parsed.spec.permission, self._label(inv, parsed.spec))
+        self._check_permission(
+            services, inv.actor, parsed.spec.permission, self._label(inv, parsed.spec)
+        )
         return Prepared(parsed.spec, parsed.raw)
 
     async def handle(self, inv: Invocation, prepared: Prepared | None = None) -> Reply:
@@ -163,18 +167,22 @@ class Dispatcher:
     # -- the work --
 
     def _label(self, inv: Invocation, spec: CommandSpec) -> str:
-        return self.services.command_label(inv.actor.platform, spec.name)
+        return self.services.for_place(inv.place).command_label(inv.actor.platform, spec.name)
 
-    def _check_permission(self, actor: Actor, permission: Permission, what: str) -> None:
-        if permission is Permission.MAINTAINER and not is_maintainer(actor, self.services.settings):
+    @staticmethod
+    def _check_permission(
+        services: Services, actor: Actor, permission: Permission, what: str
+    ) -> None:
+        # Maintainers are the community's own (its settings), never another community's.
+        if permission is Permission.MAINTAINER and not is_maintainer(actor, services.settings):
             raise PermissionDenied(f"Only maintainers can use {what}.")
 
     async def _run(self, inv: Invocation, ready: Prepared, confirm_token: str | None) -> Reply:
-        services = self.services
+        services = self.services.for_place(inv.place)
         spec = ready.spec
         zone = services.settings.community.timezone
         if any(a.type is ArgType.DATETIME for a in (*spec.args, *spec.options)):
-            zone = await self._zone_of(inv.actor) or zone
+            zone = await self._zone_of(services, inv.actor) or zone
         # Arguments are resolved (URL look-ups included) before the transaction opens, so no
         # write lock is held while waiting on the network.
         args = await argtypes.resolve(
@@ -219,10 +227,11 @@ class Dispatcher:
         )
 
     async def _action(self, press: Press, kind: str, rest: str) -> Reply:
-        action = self.services.registry.actions.get(kind)
+        services = self.services.for_place(press.place)
+        action = services.registry.actions.get(kind)
         if action is None:
             raise UserError("That button no longer does anything.")
-        self._check_permission(press.actor, action.permission, "that button")
+        self._check_permission(services, press.actor, action.permission, "that button")
 
         async def body(ctx: Context) -> Reply:
             result = await action.handler(ctx, rest)
@@ -239,7 +248,7 @@ class Dispatcher:
         **context: Any,
     ) -> Reply:
         """Run `body` in one transaction with the member loaded; wake the timer after commit."""
-        services = self.services
+        services = self.services.for_place(place)
         async with services.db.session() as session:
             now = services.clock()
             if dedup_key and not await first_arrival(session, str(actor.platform), dedup_key, now):
@@ -266,7 +275,7 @@ class Dispatcher:
     ) -> Reply:
         """Run a read-only command's `body` in a read snapshot: no write, no lock, no dedup
         (answering a redelivered read again changes nothing)."""
-        services = self.services
+        services = self.services.for_place(place)
         async with services.db.reads() as session:
             now = services.clock()
             member = await find_member(session, services.community_id, actor.ref)
@@ -274,12 +283,10 @@ class Dispatcher:
             reply = await body(ctx)
         return replace(reply, zone=member.timezone)
 
-    async def _zone_of(self, actor: Actor) -> str | None:
+    async def _zone_of(self, services: Services, actor: Actor) -> str | None:
         """The zone this person set, if any (for the times they type, before the transaction)."""
-        async with self.services.db.reads() as session:
-            return await zone_of(
-                session, self.services.community_id, str(actor.platform), actor.user_id
-            )
+        async with services.db.reads() as session:
+            return await zone_of(session, services.community_id, str(actor.platform), actor.user_id)
 
     async def _preview(self, ctx: Context, inv: Invocation) -> Reply:
         assert ctx.spec is not None and ctx.spec.confirm is not None
@@ -307,12 +314,13 @@ class Dispatcher:
 
     async def _audit_refusal(self, actor: Actor, place: Place, what: str) -> None:
         try:
-            async with self.services.db.session() as session:
-                now = self.services.clock()
-                member = await ensure_member(session, self.services.community_id, actor.ref, now)
+            services = self.services.for_place(place)
+            async with services.db.session() as session:
+                now = services.clock()
+                member = await ensure_member(session, services.community_id, actor.ref, now)
                 session.add(
                     audit_entry(
-                        self.services.community_id,
+                        services.community_id,
                         now,
                         member,
                         actor,
@@ -329,7 +337,8 @@ class Dispatcher:
         async with self.services.db.sessions() as session:
             row = await session.get(Confirmation, token)
         now = self.services.clock()
-        if row is None or row.expires_at < now:
+        # Another community's token is one this community never issued.
+        if row is None or row.expires_at < now or not self._same_community(row, press.place):
             raise UserError(
                 "This confirmation has expired or was already used; run the command again."
             )
@@ -344,6 +353,9 @@ class Dispatcher:
         inv = _decode(row.payload, press.actor)
         reply = await self._run(inv, self.prepare(inv), confirm_token=token)
         return replace(reply, replace=True)
+
+    def _same_community(self, row: Confirmation, place: Place) -> bool:
+        return row.community_id == self.services.for_place(place).community_id
 
 
 @dataclass(slots=True)

@@ -218,15 +218,15 @@ class DeliveryRunner:
         lateness: timedelta,
     ) -> str | None:
         """Render as things are now and hand it to the platform; None when it no longer applies."""
-        async with self.services.db.sessions() as session:
-            ctx = SendContext(self.services, session, now, target, lateness)
+        # The row's own community renders it: its settings, its members.
+        host = self.services.for_community_id(row.community_id)
+        async with host.db.sessions() as session:
+            ctx = SendContext(host, session, now, target, lateness)
             rendered = await kind.render(ctx, row)
             # A direct message is read by one person: their own zone, where they set one.
             zone = None
             if target.kind is TargetKind.DM:
-                zone = await zone_of(
-                    session, self.services.community_id, str(target.platform), target.id
-                )
+                zone = await zone_of(session, host.community_id, str(target.platform), target.id)
         match rendered:
             case None:
                 return None
@@ -309,7 +309,9 @@ class DeliveryRunner:
             return
         metrics.DELIVERIES.labels(row.kind, "failed").inc()
         log.warning("delivery %s (%s to %s) failed: %s", row.id, row.kind, row.target, reason)
-        notice = failure_notice(self.services.settings, row, reason, now)
+        notice = failure_notice(
+            self.services.for_community_id(row.community_id).settings, row, reason, now
+        )
         if notice is None:
             return
         async with self.services.db.session() as session:

@@ -35,6 +35,10 @@ class Host(Protocol):
 
     def command_label(self, platform: Platform, name: str) -> str: ...
 
+    def for_community_id(self, community_id: int) -> Host:
+        """The host as the community `community_id` sees it (its settings and id)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SendContext:

@@ -8,20 +8,24 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import DEFAULT_COMMUNITY_KEY
 from bot.core.invocation import MemberRef
 from bot.store.models import Community, Member, Person
 
-DEFAULT_COMMUNITY_KEY = "default"
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 
 
 async def ensure_community(
-    session: AsyncSession, name: str, timezone: str, now: datetime
+    session: AsyncSession,
+    name: str,
+    timezone: str,
+    now: datetime,
+    key: str = DEFAULT_COMMUNITY_KEY,
 ) -> Community:
-    """The deployment's community, created or updated from config."""
-    row = await session.scalar(select(Community).where(Community.key == DEFAULT_COMMUNITY_KEY))
+    """A community of the deployment (by its key), created or updated from config."""
+    row = await session.scalar(select(Community).where(Community.key == key))
     if row is None:
-        row = Community(key=DEFAULT_COMMUNITY_KEY, name=name, timezone=timezone, created_at=now)
+        row = Community(key=key, name=name, timezone=timezone, created_at=now)
         session.add(row)
         await session.flush()
     else:

@@ -65,10 +65,19 @@ class DiscordDriver:
     platform = Platform.DISCORD
     structured = True
 
-    def __init__(self, app: App, fake: DiscordFake, maintainer_role: int | None) -> None:
+    def __init__(
+        self,
+        app: App,
+        fake: DiscordFake,
+        maintainer_role: int | None,
+        guild_id: int = GUILD_ID,
+        channel_id: int = GENERAL_ID,
+    ) -> None:
         self.app = app
         self.fake = fake
         self.maintainer_role = maintainer_role
+        # The guild and channel people type in (two drivers on one app are two guilds).
+        self.guild_id, self.channel_id = guild_id, channel_id
         adapter = app.adapters[Platform.DISCORD]
         assert isinstance(adapter, DiscordAdapter)
         self.adapter = adapter
@@ -81,7 +90,7 @@ class DiscordDriver:
         user_id = snowflake_for(name)
         if user_id not in self.names:
             roles = [self.maintainer_role] if name in MAINTAINERS and self.maintainer_role else []
-            self.fake.add_member(GUILD_ID, name, roles=roles, id=user_id)
+            self.fake.add_member(self.guild_id, name, roles=roles, id=user_id)
             self.names[user_id] = name
         return user_id
 
@@ -163,8 +172,8 @@ class DiscordDriver:
         iid = await self.fake.send_interaction(
             " ".join((spec.command, *path)),
             user_id=self.person(as_),
-            guild_id=GUILD_ID,
-            channel_id=GENERAL_ID,
+            guild_id=self.guild_id,
+            channel_id=self.channel_id,
             options=self._options(spec, parsed.raw),
         )
         await self._settle(iid)

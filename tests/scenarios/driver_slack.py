@@ -23,7 +23,7 @@ from bot.core.urls import Resolver
 from bot.runtime.feature import Feature
 from tests.conftest import make_settings
 from tests.fakes.slack_api import SlackFake
-from tests.fakes.slack_signing import AppResponse
+from tests.fakes.slack_signing import TEAM_ID, AppResponse
 from tests.scenarios.driver import PEOPLE, Said
 
 BOT_TOKEN = "xoxb-scenario-bot-token"
@@ -61,9 +61,11 @@ class SlackDriver:
     platform = Platform.SLACK
     structured = False
 
-    def __init__(self, app: App, fake: SlackFake) -> None:
+    def __init__(self, app: App, fake: SlackFake, team_id: str = TEAM_ID) -> None:
         self.app = app
         self.fake = fake
+        # The workspace people type from (two drivers on one app are two workspaces).
+        self.team_id = team_id
         adapter = app.adapters[Platform.SLACK]
         assert isinstance(adapter, SlackAdapter)
         self.adapter = adapter
@@ -147,6 +149,7 @@ class SlackDriver:
             user_id=self._person(as_),
             user_name=as_,
             channel_id=COMMAND_CHANNEL,
+            team_id=self.team_id,
         )
         await self.adapter.drain()
         bodies = self._ack_body(sent.http) + [
@@ -165,6 +168,7 @@ class SlackDriver:
             user_name=as_,
             channel_id=context.channel,
             is_ephemeral=not context.public,
+            team_id=self.team_id,
         )
         assert sent.http is not None and sent.http.status == 200, sent.http
         await self.adapter.drain()

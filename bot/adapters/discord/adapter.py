@@ -146,7 +146,13 @@ class DiscordAdapter:
         """A fresh discord.py client (a closed one cannot log in again), tree and posts."""
         self.client = make_client(self.settings, **self._client_options)
         self.tree = app_commands.CommandTree(self.client)
-        self.posts = DiscordPosts(self.client, self.settings.discord.announce_ping)
+        # A `--ping` post pings its community's role, known by the channel it is in.
+        pings = {
+            str(c): s.discord.announce_ping
+            for _key, s in self.settings.per_community()
+            for c in s.discord.announce_channels
+        }
+        self.posts = DiscordPosts(self.client, self.settings.discord.announce_ping, pings)
         install(self.tree, self.services.registry, self._on_command, self.completions.complete)
         self._listen()
 
@@ -273,7 +279,7 @@ class DiscordAdapter:
         token = self.settings.discord_token
         assert token is not None
         await self.client.login(token.get_secret_value())
-        if self.settings.discord.sync_on_start and not self._synced:
+        if self.settings.discord_anywhere("sync_on_start") and not self._synced:
             await self.sync_if_changed()
             self._synced = True
         await self.client.connect(reconnect=True)
@@ -300,10 +306,11 @@ class DiscordAdapter:
         from bot.adapters.discord.sync import store_hash, stored_hash, sync_tree
 
         digest = schema_hash(schema(self.tree))
-        key = f"{SCHEMA_KEY}:{','.join(map(str, self.settings.discord.guild_ids)) or 'global'}"
+        guilds = self.settings.discord_guild_ids
+        key = f"{SCHEMA_KEY}:{','.join(map(str, guilds)) or 'global'}"
         if await stored_hash(self.services, key) == digest:
             return False
-        await sync_tree(self.tree, self.settings.discord.guild_ids)
+        await sync_tree(self.tree, guilds)
         await store_hash(self.services, key, digest)
         return True
 

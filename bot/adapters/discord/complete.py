@@ -13,6 +13,8 @@ from zoneinfo import available_timezones
 import discord
 
 from bot.core.commands import ArgType, ValueType
+from bot.core.errors import UserError
+from bot.core.invocation import Place, Platform
 from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
@@ -36,11 +38,16 @@ class Completions:
     async def complete(
         self, interaction: discord.Interaction, kind: ArgType | ValueType, typed: str
     ) -> list[str]:
-        del interaction
         suggest = self.services.registry.completers.get(kind)
         if suggest is not None:
+            guild = str(interaction.guild_id) if interaction.guild_id else None
             try:
-                return (await suggest(self.services, typed))[:MAX_SUGGESTIONS]
+                # Suggestions come from the guild's own community, and none from another's.
+                services = self.services.for_place(Place(Platform.DISCORD, guild_id=guild))
+            except UserError:
+                return []
+            try:
+                return (await suggest(services, typed))[:MAX_SUGGESTIONS]
             except Exception:
                 # Autocomplete must never break typing; the command itself still validates.
                 log.exception("autocomplete for %s failed", kind)

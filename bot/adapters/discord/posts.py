@@ -10,7 +10,7 @@ missing access) are not.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import aiohttp
 import discord
@@ -22,9 +22,19 @@ from bot.core.targets import Target, TargetKind
 
 
 class DiscordPosts:
-    def __init__(self, client: discord.Client, ping_role: int | None) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        ping_role: int | None,
+        pings: Mapping[str, int | None] | None = None,
+    ) -> None:
         self.client = client
         self.ping_role = ping_role
+        # Channel id → the role its community's announce_ping names (several communities).
+        self.pings = pings or {}
+
+    def _ping_for(self, target: Target) -> int | None:
+        return self.pings.get(target.id, self.ping_role)
 
     async def _channel(self, target: Target) -> discord.abc.Messageable:
         if target.kind is TargetKind.DM:
@@ -35,7 +45,7 @@ class DiscordPosts:
         ids: list[str] = []
         with delivery_errors():
             channel = await self._channel(target)
-            for index, chunk in enumerate(render(message, ping_role=self.ping_role)):
+            for index, chunk in enumerate(render(message, ping_role=self._ping_for(target))):
                 view = chunk.view()
                 sent = await channel.send(
                     chunk.content,
@@ -50,7 +60,7 @@ class DiscordPosts:
         with delivery_errors():
             channel = await self._channel(target)
             old = [int(i) for i in ref.split(",") if i]
-            chunks = render(message, ping_role=self.ping_role)
+            chunks = render(message, ping_role=self._ping_for(target))
             for mid, chunk in zip(old, chunks, strict=False):
                 view = chunk.view()
                 await channel.get_partial_message(mid).edit(  # type: ignore[attr-defined]

@@ -49,7 +49,7 @@ async def sync_commands(settings: Settings, registry: Registry, guild_id: int | 
     client = make_client(settings, intents=discord.Intents.none())
     tree = app_commands.CommandTree(client)
     install(tree, registry, _unused_command, _no_suggestions)
-    guilds = [guild_id] if guild_id is not None else list(settings.discord.guild_ids)
+    guilds = [guild_id] if guild_id is not None else settings.discord_guild_ids
     try:
         await client.login(settings.discord_token.get_secret_value())
         count = await sync_tree(tree, guilds)

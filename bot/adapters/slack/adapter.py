@@ -42,6 +42,7 @@ from bot.adapters.slack.people import SlackUsers, UserGroups
 from bot.adapters.slack.render import SlackMessage, render
 from bot.adapters.slack.requests import Refused, check
 from bot.adapters.slack.web_api import api_error, build_client, delivery_error, retry_handlers
+from bot.core.errors import UserError
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
 from bot.core.message import Message
 from bot.core.ports import DeliveryError
@@ -146,7 +147,17 @@ class SlackAdapter:
         self.client = build_client(
             settings.slack_bot_token.get_secret_value(), settings.slack_api_url, self._session
         )
-        self.usergroups = UserGroups(self.client, settings.slack.maintainer_usergroups)
+        # Every community's maintainer groups and people: which community's they are is
+        # the dispatcher's question (is_maintainer with that community's settings).
+        each = [s.slack for _key, s in settings.per_community()]
+        self.usergroups = UserGroups(
+            self.client, sorted({g for slack in each for g in slack.maintainer_usergroups})
+        )
+        # A listed maintainer needs no group look-up, unless another community may know
+        # them by a group only.
+        self._listed = frozenset(settings.slack.maintainers if len(each) == 1 else ())
+        # A `--ping` post pings its community's announce_ping, known by the channel it is in.
+        self._pings = {c: slack.announce_ping for slack in each for c in slack.announce_channels}
         secret = settings.slack_signing_secret
         # POST /slack/events checks signatures itself before bolt parses anything.
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
@@ -269,7 +280,7 @@ class SlackAdapter:
 
     async def _actor(self, user_id: str, name: str) -> Actor:
         roles: frozenset[str] = frozenset()
-        if user_id not in self.settings.slack.maintainers:
+        if user_id not in self._listed:
             roles = await self.usergroups.groups_of(user_id)
         return Actor(Platform.SLACK, user_id, name, roles)
 
@@ -409,13 +420,18 @@ class SlackAdapter:
                 return BoltResponse(status=200, body="")
         return await next()
 
-    async def _on_home(self, event: dict[str, Any]) -> None:
+    async def _on_home(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
-            self._follow(self.publish_home(event["user"]))
+            team_id = body.get("team_id")
+            self._follow(self.publish_home(event["user"], str(team_id) if team_id else None))
 
-    async def publish_home(self, user_id: str) -> None:
+    async def publish_home(self, user_id: str, team_id: str | None = None) -> None:
         actor = Actor(Platform.SLACK, user_id, "", await self.usergroups.groups_of(user_id))
-        view = await home_view(self.services, self.dispatcher, actor)
+        try:
+            view = await home_view(self.services, self.dispatcher, actor, team_id)
+        except UserError:
+            log.info("no Home tab for %s: workspace %s is in no community", user_id, team_id)
+            return
         await self.client.views_publish(user_id=user_id, view=view)
 
     # ------------------------------------------------------------------ outbound
@@ -428,8 +444,11 @@ class SlackAdapter:
             self._dm_channels[target.id] = opened["channel"]["id"]
         return self._dm_channels[target.id]
 
-    def _parts_for(self, message: Message, zone: str | None) -> list[SlackMessage]:
-        return render(message, ping=self.settings.slack.announce_ping, reader_zone=zone)
+    def _parts_for(
+        self, message: Message, zone: str | None, channel: str | None = None
+    ) -> list[SlackMessage]:
+        ping = self._pings.get(channel or "", self.settings.slack.announce_ping)
+        return render(message, ping=ping, reader_zone=zone)
 
     async def send(
         self, target: Target, message: Message, *, nonce: str | None = None, zone: str | None = None
@@ -438,7 +457,7 @@ class SlackAdapter:
         try:
             channel = await self._channel(target)
             stamps = []
-            for part in self._parts_for(message, zone):
+            for part in self._parts_for(message, zone, channel):
                 posted = await self.client.chat_postMessage(channel=channel, **part.as_kwargs())
                 stamps.append(posted["ts"])
         except Exception as exc:
@@ -451,7 +470,7 @@ class SlackAdapter:
         channel, _, joined = ref.partition("/")
         stamps = [s for s in joined.split(",") if s]
         try:
-            parts = self._parts_for(message, zone)
+            parts = self._parts_for(message, zone, channel)
             for ts, part in zip(stamps, parts, strict=False):
                 await self.client.chat_update(channel=channel, ts=ts, **part.as_kwargs())
             for part in parts[len(stamps) :]:

@@ -20,11 +20,13 @@ VIEW_BLOCKS = 100
 
 
 async def home_message(
-    services: Services, dispatcher: Dispatcher, actor: Actor
+    services: Services, dispatcher: Dispatcher, actor: Actor, team_id: str | None = None
 ) -> tuple[Message, str | None]:
     """The Home tab's content for `actor`, and their own zone (from the answers run for it)."""
     registry = services.registry
-    place = Place(Platform.SLACK, channel_id=None, is_dm=True)
+    place = Place(Platform.SLACK, channel_id=None, guild_id=team_id, is_dm=True)
+    # The workspace's community names the tab (and answers its sections).
+    services = services.for_place(place)
     zone = None
     out = message(Heading(services.settings.community.name))
     for section in registry.home:
@@ -49,9 +51,11 @@ async def home_message(
     return out.plus(para("Every command, with examples: ", Code(help_label))), zone
 
 
-async def home_view(services: Services, dispatcher: Dispatcher, actor: Actor) -> dict[str, Any]:
+async def home_view(
+    services: Services, dispatcher: Dispatcher, actor: Actor, team_id: str | None = None
+) -> dict[str, Any]:
     """The Home tab view for `actor`, within Slack's 100-block limit."""
-    msg, zone = await home_message(services, dispatcher, actor)
+    msg, zone = await home_message(services, dispatcher, actor, team_id)
     blocks: list[dict[str, Any]] = []
     for part in render(msg, reader_zone=zone):
         blocks.extend(part.blocks)

@@ -1,4 +1,5 @@
-"""GET /calendar.ics: the community's meetings as a feed calendar apps subscribe to."""
+"""GET /calendar.ics and /c/<key>/calendar.ics: a community's meetings as a feed calendar
+apps subscribe to."""
 
 from __future__ import annotations
 
@@ -100,21 +101,23 @@ async def _fingerprint(services: Services) -> tuple[object, ...]:
 
 
 def add_routes(app: web.Application, services: Services) -> None:
-    # The last document built and what it was built from: calendar apps poll the feed, and
-    # building it for a thousand meetings costs far more than asking whether anything changed.
-    cached: dict[str, object] = {}
+    # The last document built for each community and what it was built from: calendar apps
+    # poll the feed, and building it for a thousand meetings costs far more than asking
+    # whether anything changed.
+    cached: dict[int, dict[str, object]] = {}
 
-    async def document() -> tuple[bytes, str]:
-        key = await _fingerprint(services)
-        if cached.get("key") != key:
-            body = await calendar_document(services)
-            cached["body"], cached["etag"], cached["key"] = body, content_etag(body), key
-        body, etag = cached["body"], cached["etag"]
+    async def document(view: Services) -> tuple[bytes, str]:
+        mine = cached.setdefault(view.community_id, {})
+        key = await _fingerprint(view)
+        if mine.get("key") != key:
+            body = await calendar_document(view)
+            mine["body"], mine["etag"], mine["key"] = body, content_etag(body), key
+        body, etag = mine["body"], mine["etag"]
         assert isinstance(body, bytes) and isinstance(etag, str)
-        return stamped(body, services.clock()), etag
+        return stamped(body, view.clock()), etag
 
-    async def calendar(request: web.Request) -> web.Response:
-        body, etag = await document()
+    async def answer(request: web.Request, view: Services) -> web.Response:
+        body, etag = await document(view)
         if request.headers.get("If-None-Match", "").strip('"') == etag:
             return web.Response(status=304, headers={"ETag": f'"{etag}"'})
         return web.Response(
@@ -127,4 +130,23 @@ def add_routes(app: web.Application, services: Services) -> None:
             },
         )
 
+    async def calendar(request: web.Request) -> web.Response:
+        # Unprefixed, the feed is a one-community deployment's; with several, each has its own.
+        if services.communities is not None and len(services.communities) > 1:
+            raise web.HTTPNotFound(
+                text="This bot serves several communities: use /c/<key>/calendar.ics."
+            )
+        return await answer(request, services)
+
+    async def community_calendar(request: web.Request) -> web.Response:
+        community = (
+            services.communities.by_key(request.match_info["key"])
+            if services.communities is not None
+            else None
+        )
+        if community is None:
+            raise web.HTTPNotFound(text="There is no community with that key here.")
+        return await answer(request, services.for_community(community))
+
     app.router.add_get("/calendar.ics", calendar)
+    app.router.add_get("/c/{key}/calendar.ics", community_calendar)

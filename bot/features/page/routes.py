@@ -133,6 +133,10 @@ class RenderedPage:
 def add_routes(app: web.Application, services: Services, parts: Sequence[PublicPart]) -> None:
     if not web_config(services.settings).public_page:
         return  # GET / and its files are then 404, as any unknown path
+    if services.communities is not None and len(services.communities) > 1:
+        # Each community's page at /c/<key>/ is not served yet (issue 19): rather no page than
+        # one community's page, with the deployment's settings, at the shared address.
+        return
     static = {
         name: files("bot.features.page").joinpath("static", name).read_bytes() for name in STATIC
     }
