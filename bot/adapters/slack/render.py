@@ -148,7 +148,9 @@ def _block_pieces(block: Block, reader_zone: str | None) -> Iterator[tuple[Json,
     match block:
         case Heading(text=text):
             plain = _clip(text.strip() or "…", MAX_HEADER)
-            yield {"type": "header", "text": {"type": "plain_text", "text": plain}}, plain
+            # The header block is plain text, but the message's fallback `text` is mrkdwn,
+            # where a typed `<!here>` would be live: escaped there like any other text.
+            yield {"type": "header", "text": {"type": "plain_text", "text": plain}}, escape(plain)
             return
         case Paragraph(parts=parts):
             text = inlines(parts, reader_zone)

@@ -139,3 +139,11 @@ def test_long_output_is_split_within_limits() -> None:
 def test_plain_fallback_is_clipped() -> None:
     text = plain_fallback(Message.text("y" * 10_000))
     assert len(text) <= MAX_TEXT
+
+
+def test_a_heading_never_forms_a_live_mention_in_the_fallback_text() -> None:
+    # Found by the property above: the header block is plain text, the fallback is mrkdwn.
+    for typed in ("<!here>", "<@U012>", "<#C012>", "a <!subteam^S1> b"):
+        [m] = render(message(Heading(typed)))
+        assert not LIVE.search(m.text), m.text
+        assert m.blocks[0]["text"] == {"type": "plain_text", "text": typed}
