@@ -151,30 +151,13 @@ async def fresh_database(kind: str, work: Path, url: str | None) -> AsyncIterato
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{work / f'bench-{secrets.token_hex(3)}.db'}"
         return
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    from bot.config import database_url_from
+    from tests.support.postgres import scratch_database
 
     base = url or os.environ.get("COMMUNITYBOT_TEST_POSTGRES_URL")
     if not base:
         raise SystemExit("--db postgres needs --database-url or COMMUNITYBOT_TEST_POSTGRES_URL")
-    parsed = make_url(database_url_from(base))
-    name = f"cbbench_{secrets.token_hex(5)}"
-    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield parsed.set(database=name).render_as_string(hide_password=False)
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with scratch_database(base, "cbbench") as scratch:
+        yield scratch
 
 
 async def wait_settled(database_url: str, within: float = 300.0) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,8 +12,9 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from bot.app import parse_file_config
-from bot.config import Settings, database_url_from
+from bot.config import Settings
 from tests.support.clock import Clock
+from tests.support.postgres import scratch_database
 
 # CI runs every property test on a fixed series of examples, so a run is repeatable;
 # elsewhere each run draws new ones and keeps exploring.
@@ -60,25 +60,8 @@ async def pg_database() -> AsyncIterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1/test)")
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url_from(base))
-    name = f"cbtest_{secrets.token_hex(6)}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with scratch_database(base, "cbtest") as url:
+        yield url
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,10 +110,6 @@ async def _create_member(
     session.add(row)
     await session.flush()
     return row
-
-
-async def set_timezone(session: AsyncSession, member_id: int, zone: str | None) -> None:
-    await session.execute(update(Member).where(Member.id == member_id).values(timezone=zone))
 
 
 async def zone_of(

@@ -23,7 +23,8 @@ from bot.scheduling.deliveries import (
     backoff,
     enqueue,
 )
-from bot.store.members import ensure_member, set_timezone
+from bot.store.identity import set_person_zone
+from bot.store.members import ensure_member
 from bot.store.models import Delivery, DeliveryState
 from tests.conftest import make_settings
 from tests.fakes.recording_platform import RecordingPlatform
@@ -140,7 +141,7 @@ async def test_a_direct_message_carries_its_readers_own_zone(world: World) -> No
         member = await ensure_member(
             session, world.app.services.community_id, MemberRef(Platform.SLACK, "UANA"), T0
         )
-        await set_timezone(session, member.id, "Asia/Tokyo")
+        await set_person_zone(session, member, "Asia/Tokyo", T0)
     await world.plan(
         ping("zoned", target=dm), ping("plain", target=Target.dm(Platform.SLACK, "UBO"))
     )

@@ -331,7 +331,7 @@ class SlackAdapter:
             return await self.dispatcher.handle(inv)
 
         async def late(task: asyncio.Task[Reply]) -> None:
-            await self._respond(response_url, await task, user_id, replace=False)
+            await self._respond(response_url, await task, replace=False)
 
         reply = await self._within_budget(work(), late)
         if reply is None:
@@ -368,16 +368,14 @@ class SlackAdapter:
 
         async def late(task: asyncio.Task[Reply]) -> None:
             reply = await task
-            await self._respond(response_url, reply, user_id, replace=reply.replace)
+            await self._respond(response_url, reply, replace=reply.replace)
 
         reply = await self._within_budget(work(), late)
         await ack()
         if reply is not None:
-            self._follow(self._respond(response_url, reply, user_id, replace=reply.replace))
+            self._follow(self._respond(response_url, reply, replace=reply.replace))
 
-    async def _respond(
-        self, response_url: str, reply: Reply, user_id: str, *, replace: bool
-    ) -> None:
+    async def _respond(self, response_url: str, reply: Reply, *, replace: bool) -> None:
         parts = self._rendered(reply)
         kind = "in_channel" if reply.public else "ephemeral"
         await self._send_parts(response_url, parts, kind, replace=replace)

@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from bot.core.errors import UserError
-from bot.features.meetings.records import series_of
 from bot.features.meetings.recurrence import (
     Occurrence,
     Series,
@@ -22,8 +21,6 @@ from bot.store.meetings import (
     MeetingSource,
     MeetingState,
     get_meeting,
-    meetings_in_state,
-    overrides_of,
 )
 
 MAX_AHEAD = timedelta(days=3660)
@@ -49,12 +46,6 @@ def refuse_if_declared(ctx: Context, meeting: Meeting, what: str) -> None:
             f"The meeting {meeting.key} is managed in the config file, so its {what} can only "
             "be changed there."
         )
-
-
-async def active_series(ctx: Context) -> list[tuple[Meeting, Series]]:
-    meetings = await meetings_in_state(ctx.session, ctx.community_id, MeetingState.ACTIVE)
-    overrides = await overrides_of(ctx.session, [m.id for m in meetings])
-    return [(m, series_of(m, overrides[m.id])) for m in meetings]
 
 
 def merged_upcoming(

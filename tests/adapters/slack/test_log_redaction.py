@@ -12,7 +12,8 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -52,31 +53,37 @@ def debug_log() -> Iterator[io.StringIO]:
         logging.captureWarnings(False)
 
 
+@asynccontextmanager
+async def slack_bot(tmp_path: Path, fake: SlackFake) -> AsyncIterator[App]:
+    """A started bot on Slack over HTTP against `fake`, stopped afterwards."""
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        CONFIG,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=fake.signing_secret,
+        slack_api_url=fake.api_url,
+        http_port=0,
+    )
+    app = App(settings, timer=False, resolver=fake_resolver)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
 async def test_a_members_survey_link_never_reaches_the_debug_log(
     tmp_path: Path, debug_log: io.StringIO
 ) -> None:
-    async with SlackFake(bot_token=BOT_TOKEN) as fake:
-        settings = make_settings(
-            f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-            CONFIG,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=fake.signing_secret,
-            slack_api_url=fake.api_url,
-            http_port=0,
+    async with SlackFake(bot_token=BOT_TOKEN) as fake, slack_bot(tmp_path, fake) as app:
+        url = f"http://127.0.0.1:{app.http_port}/slack/events"
+        added = await fake.slash_command(
+            url, "/survey", 'add "Community Survey" https://example.org/survey', user_id="UMAYA"
         )
-        app = App(settings, timer=False, resolver=fake_resolver)
-        await app.start()
-        try:
-            url = f"http://127.0.0.1:{app.http_port}/slack/events"
-            added = await fake.slash_command(
-                url, "/survey", 'add "Community Survey" https://example.org/survey', user_id="UMAYA"
-            )
-            assert added.http is not None and added.http.status == 200, added.http
-            await app.run_due()
-            await app.adapters[Platform.SLACK].drain()  # type: ignore[attr-defined]
-            sent = await fake.slash_command(url, "/survey", "list", user_id="UOLU")
-        finally:
-            await app.stop()
+        assert added.http is not None and added.http.status == 200, added.http
+        await app.run_due()
+        await app.adapters[Platform.SLACK].drain()  # type: ignore[attr-defined]
+        sent = await fake.slash_command(url, "/survey", "list", user_id="UOLU")
     assert sent.http is not None and sent.http.status == 200
     [token] = set(TOKEN.findall(sent.http.text))
     out = debug_log.getvalue()
