@@ -40,7 +40,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.people import SlackUsers, UserGroups
 from bot.adapters.slack.render import SlackMessage, render
-from bot.adapters.slack.requests import Refused, check
+from bot.adapters.slack.requests import check
 from bot.adapters.slack.web_api import api_error, build_client, delivery_error, retry_handlers
 from bot.core.errors import UserError
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
@@ -269,10 +269,10 @@ class SlackAdapter:
             log.error("Slack follow-up failed", exc_info=task.exception())
 
     async def _http(self, request: web.Request) -> web.Response:
-        checked = check(self._verifier, await request.read(), request.headers)
-        if isinstance(checked, Refused):
-            log.warning("refused a request to /slack/events: %s", checked.reason)
-            return web.Response(status=checked.status, text=checked.reason)
+        refused = check(self._verifier, await request.read(), request.headers)
+        if refused is not None:
+            log.warning("refused a request to /slack/events: %s", refused.reason)
+            return web.Response(status=refused.status, text=refused.reason)
         bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 

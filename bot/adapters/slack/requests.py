@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,21 +20,6 @@ from slack_sdk.signature import SignatureVerifier
 
 # Slack's timestamps are Unix seconds; anything longer is not one.
 _MAX_DIGITS = 12
-
-
-class Kind(StrEnum):
-    COMMAND = "command"  # a slash command (form body)
-    INTERACTION = "interaction"  # a button press or other interactivity (form `payload=`)
-    EVENT = "event"  # Events API, url_verification (JSON body)
-    SSL_CHECK = "ssl_check"
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """A signed request that parsed into a shape the adapter can handle."""
-
-    kind: Kind
-    signature: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +37,8 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def check(
     verifier: SignatureVerifier | None, body: bytes, headers: Mapping[str, str]
-) -> Checked | Refused:
-    """Verify `body` against Slack's signature headers, then check its shape."""
+) -> Refused | None:
+    """Why `body` is refused (bad or missing signature, a shape bolt cannot handle), or None."""
     timestamp = _header(headers, "X-Slack-Request-Timestamp")
     signature = _header(headers, "X-Slack-Signature")
     if timestamp is None or signature is None:
@@ -71,8 +55,8 @@ def check(
     content_type = _header(headers, "Content-Type") or ""
     # The same rule bolt applies to choose between JSON and a form.
     if content_type.startswith("application/json") or text.startswith("{"):
-        return _event(text, signature)
-    return _form(text, signature)
+        return _event(text)
+    return _form(text)
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -83,7 +67,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _event(text: str, signature: str) -> Checked | Refused:
+def _event(text: str) -> Refused | None:
     body = _json_object(text)
     if body is None:
         return Refused(400, "a JSON body that is not an object")
@@ -96,27 +80,27 @@ def _event(text: str, signature: str) -> Checked | Refused:
         event = body.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             return Refused(400, "an event_callback without an event")
-    return Checked(Kind.EVENT, signature)
+    return None
 
 
-def _form(text: str, signature: str) -> Checked | Refused:
+def _form(text: str) -> Refused | None:
     try:
         fields = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
     except ValueError:
         return Refused(400, "a form body that does not parse")
     if "payload" in fields:
-        return _interaction(fields["payload"], signature)
+        return _interaction(fields["payload"])
     if "command" in fields:
         command, user_id = fields["command"], fields.get("user_id", "")
         if not command.startswith("/") or not user_id:
             return Refused(400, "a slash command without a command name or user_id")
-        return Checked(Kind.COMMAND, signature)
+        return None
     if fields.get("ssl_check") == "1":
-        return Checked(Kind.SSL_CHECK, signature)
+        return None
     return Refused(400, "a form that is neither a command nor an interaction")
 
 
-def _interaction(raw: str, signature: str) -> Checked | Refused:
+def _interaction(raw: str) -> Refused | None:
     payload = _json_object(raw)
     if payload is None:
         return Refused(400, "an interaction payload that is not a JSON object")
@@ -135,4 +119,4 @@ def _interaction(raw: str, signature: str) -> Checked | Refused:
             or not isinstance(actions[0].get("action_id"), str)
         ):
             return Refused(400, "a block_actions payload without an action")
-    return Checked(Kind.INTERACTION, signature)
+    return None
