@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.invocation import Actor, MemberRef, Place
 from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
-from bot.store.members import ensure_member
+from bot.store.members import ensure_member, workspace_of
 from bot.store.models import AuditEntry, Member
 
 if TYPE_CHECKING:
@@ -55,7 +55,11 @@ class Context:
         return self.services.command_label(self.actor.platform, name)
 
     async def member_for(self, ref: MemberRef) -> Member:
-        return await ensure_member(self.session, self.community_id, ref, self.now)
+        # Someone named in a command is taken to be of the asker's workspace (on Slack).
+        workspace = workspace_of(self.place) if ref.platform is self.place.platform else ""
+        return await ensure_member(
+            self.session, self.community_id, ref, self.now, workspace=workspace
+        )
 
     def audit(self, action: str, detail: str = "", outcome: str = "ok") -> None:
         """Record a maintainer action in this transaction (so it exists only if the action does)."""

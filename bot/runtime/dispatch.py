@@ -27,7 +27,7 @@ from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
 from bot.scheduling.queue import enqueued
 from bot.store.inbound import first_arrival
-from bot.store.members import ensure_member, find_member, zone_of
+from bot.store.members import ensure_member, find_member, workspace_of, zone_of
 from bot.store.models import Confirmation
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class Dispatcher:
         spec = ready.spec
         zone = services.settings.community.timezone
         if any(a.type is ArgType.DATETIME for a in (*spec.args, *spec.options)):
-            zone = await self._zone_of(services, inv.actor) or zone
+            zone = await self._zone_of(services, inv.actor, inv.place) or zone
         # Arguments are resolved (URL look-ups included) before the transaction opens, so no
         # write lock is held while waiting on the network.
         args = await argtypes.resolve(
@@ -255,7 +255,12 @@ class Dispatcher:
                 log.info("%s: already handled (a redelivery or a replay)", dedup_key[:40])
                 return Reply(Message.text("Already handled."), outcome="duplicate")
             member = await ensure_member(
-                session, services.community_id, actor.ref, now, acting=True
+                session,
+                services.community_id,
+                actor.ref,
+                now,
+                acting=True,
+                workspace=workspace_of(place),
             )
             ctx = Context(services, actor, place, session, member, now, **context)
             reply = await body(ctx)
@@ -278,15 +283,23 @@ class Dispatcher:
         services = self.services.for_place(place)
         async with services.db.reads() as session:
             now = services.clock()
-            member = await find_member(session, services.community_id, actor.ref)
+            member = await find_member(
+                session, services.community_id, actor.ref, workspace=workspace_of(place)
+            )
             ctx = Context(services, actor, place, session, member, now, **context)
             reply = await body(ctx)
         return replace(reply, zone=member.timezone)
 
-    async def _zone_of(self, services: Services, actor: Actor) -> str | None:
+    async def _zone_of(self, services: Services, actor: Actor, place: Place) -> str | None:
         """The zone this person set, if any (for the times they type, before the transaction)."""
         async with services.db.reads() as session:
-            return await zone_of(session, services.community_id, str(actor.platform), actor.user_id)
+            return await zone_of(
+                session,
+                services.community_id,
+                str(actor.platform),
+                actor.user_id,
+                workspace_of(place),
+            )
 
     async def _preview(self, ctx: Context, inv: Invocation) -> Reply:
         assert ctx.spec is not None and ctx.spec.confirm is not None
@@ -317,7 +330,9 @@ class Dispatcher:
             services = self.services.for_place(place)
             async with services.db.session() as session:
                 now = services.clock()
-                member = await ensure_member(session, services.community_id, actor.ref, now)
+                member = await ensure_member(
+                    session, services.community_id, actor.ref, now, workspace=workspace_of(place)
+                )
                 session.add(
                     audit_entry(
                         services.community_id,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from bot.config import Settings
     from bot.runtime.services import Services
 
 
@@ -87,3 +88,12 @@ class PublicView:
 
 # services, an open read session, the view to add to.
 PublicPart = Callable[["Services", "AsyncSession", PublicView], Awaitable[None]]
+
+
+def publishes(settings: Settings) -> bool:
+    """Whether a community shows itself on the web: its page at /c/<key>/ (and at / when it is
+    the deployment's only one), its feed at /c/<key>/calendar.ics, its entry in the listing
+    at / when there are several. That is its `[web] public_page`; the page feature declares
+    the section, and the meetings feature reads the switch here for the feed, since features
+    do not import each other."""
+    return bool(settings.file.section("web").public_page)

@@ -53,16 +53,21 @@ class Person(Base):
 
 
 class Member(Base):
-    """Someone on one platform, keyed by (platform, platform user id)."""
+    """Someone on one platform, keyed by (platform, workspace, platform user id)."""
 
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("community_id", "platform", "platform_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("community_id", "platform", "workspace", "platform_user_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(String(16))
     platform_user_id: Mapped[str] = mapped_column(String(64))
+    # The Slack team id: Slack user ids are unique only within their workspace. '' on Discord
+    # and the console (global ids), and on rows from before migration 0011 until first seen.
+    workspace: Mapped[str] = mapped_column(String(32), default="", server_default="")
     display_name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str | None] = mapped_column(String(64))
     is_bot: Mapped[bool] = mapped_column(default=False)

@@ -11,6 +11,7 @@ from bot.core.errors import UserError
 from bot.core.invocation import Platform
 from bot.core.message import Message, Strong, Text, bullets, message, para
 from bot.core.targets import Target
+from bot.features.meetings.feed_route import feed_path
 from bot.features.meetings.lookup import (
     find_meeting,
     merged_upcoming,
@@ -123,7 +124,13 @@ def _no_meetings(ctx: Context) -> Message:
 
 
 async def ics_command(ctx: Context) -> Message:
-    url = f"{ctx.settings.base_url}/calendar.ics"
+    path = feed_path(ctx.services)
+    if path is None:
+        return Message.text(
+            "This community does not publish its calendar feed: it is served once its public "
+            "page is turned on."
+        )
+    url = f"{ctx.settings.base_url}{path}"
     return Message.text(f"Subscribe to every meeting in your calendar app with this address: {url}")
 
 

@@ -1,5 +1,10 @@
 """GET /calendar.ics and /c/<key>/calendar.ics: a community's meetings as a feed calendar
-apps subscribe to."""
+apps subscribe to.
+
+/calendar.ics is the feed of a deployment with one community, whatever its `[web]
+public_page` (as before several communities existed). /c/<key>/calendar.ics stands with
+that community's page: it exists only while its page is public, so a community created from
+an install publishes nothing until its maintainers turn its page on."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from sqlalchemy import func, or_, select
 from bot.features.meetings.calendar_feed import FeedEntry, build_calendar, meeting_uid
 from bot.features.meetings.config import private_keys
 from bot.features.meetings.records import series_of
+from bot.runtime.public import publishes
 from bot.runtime.services import Services
 from bot.store.meetings import (
     Meeting,
@@ -100,6 +106,23 @@ async def _fingerprint(services: Services) -> tuple[object, ...]:
     return (*row, now.year, services.settings.community.name)
 
 
+def _several(services: Services) -> bool:
+    # Asked each time: communities created while the bot runs make one into several.
+    return services.communities is not None and len(services.communities) > 1
+
+
+def feed_path(services: Services) -> str | None:
+    """Where the feed of the community `services` sees is served, or None when it is not
+    (one of several communities, with its page off)."""
+    if not _several(services):
+        return "/calendar.ics"
+    assert services.communities is not None
+    community = services.communities.by_id(services.community_id)
+    if community is None or not publishes(community.settings):
+        return None
+    return f"/c/{community.key}/calendar.ics"
+
+
 def add_routes(app: web.Application, services: Services) -> None:
     # The last document built for each community and what it was built from: calendar apps
     # poll the feed, and building it for a thousand meetings costs far more than asking
@@ -132,7 +155,7 @@ def add_routes(app: web.Application, services: Services) -> None:
 
     async def calendar(request: web.Request) -> web.Response:
         # Unprefixed, the feed is a one-community deployment's; with several, each has its own.
-        if services.communities is not None and len(services.communities) > 1:
+        if _several(services):
             raise web.HTTPNotFound(
                 text="This bot serves several communities: use /c/<key>/calendar.ics."
             )
@@ -144,8 +167,8 @@ def add_routes(app: web.Application, services: Services) -> None:
             if services.communities is not None
             else None
         )
-        if community is None:
-            raise web.HTTPNotFound(text="There is no community with that key here.")
+        if community is None or not publishes(community.settings):
+            raise web.HTTPNotFound(text="There is no public community with that key here.")
         return await answer(request, services.for_community(community))
 
     app.router.add_get("/calendar.ics", calendar)

@@ -6,6 +6,8 @@ without JavaScript the fallback stays, which is still right."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -77,17 +79,35 @@ def og_description(view: PublicView) -> str:
     return f"Next meeting: {first.name} — {format_fallback(first.start, first.zone)}"
 
 
-def render_page(view: PublicView, *, community: str, zone: str, base_url: str) -> str:
+def render_page(
+    view: PublicView, *, community: str, zone: str, base_url: str, prefix: str = ""
+) -> str:
+    """The community's page; `prefix` is where it stands ("" at /, "/c/<key>" at /c/<key>/),
+    which its own links (the feed, og:url) start with."""
     template = _env.get_template("page.html.j2")
     return template.render(
         view=view,
         community=community,
         community_zone=zone,
         base_url=base_url.rstrip("/"),
-        webcal=webcal_url(base_url),
+        prefix=prefix,
+        webcal=webcal_url(base_url.rstrip("/") + prefix),
         og_description=og_description(view),
         time_tag=time_tag,
         date_tag=date_tag,
         google=google_calendar_url,
         survey_closes=lambda at: time_tag(at - timedelta(minutes=1), zone),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A community in the listing at / of a deployment with several."""
+
+    name: str
+    url: str  # its page, /c/<key>/
+
+
+def render_listing(communities: Sequence[Listed], *, base_url: str) -> str:
+    template = _env.get_template("listing.html.j2")
+    return template.render(communities=communities, base_url=base_url.rstrip("/"))

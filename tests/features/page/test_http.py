@@ -138,7 +138,11 @@ async def test_public_page_off_answers_404(sqlite_url: str) -> None:
             response, _ = await _get(page_url(bot, path))
             assert response.status == 404, path
         feed, _ = await _get(page_url(bot, "/calendar.ics"))
-        assert feed.status == 200  # only the page is turned off
+        assert feed.status == 200  # only the page is turned off at the unprefixed address
+        # The community's own address stands with its page: nothing there.
+        for path in ("/c/default/", "/c/default/calendar.ics"):
+            response, _ = await _get(page_url(bot, path))
+            assert response.status == 404, path
 
 
 async def test_names_are_escaped(sqlite_url: str) -> None:
@@ -259,22 +263,3 @@ async def test_a_render_is_reused_briefly_but_never_past_an_occurrence_ending(
         _, after = await _get(page_url(bot))
         assert _listed(after)[0] == ("Community Meeting", "2026-04-30T16:00:00Z")
         assert "https://example.org/rec-jan" in after
-
-
-async def test_no_shared_page_when_the_deployment_serves_several_communities(
-    sqlite_url: str,
-) -> None:
-    # Per-community pages (/c/<key>/) are not served yet: no community's page may stand at
-    # the shared address with the deployment's settings.
-    config = {
-        "communities": [
-            {"key": "alpha", "name": "Alpha", "slack": {"team_ids": ["T0ALPHA1"]}},
-            {"key": "beta", "name": "Beta", "slack": {"team_ids": ["T0BETA01"]}},
-        ]
-    }
-    async with (
-        page_bot(sqlite_url, config) as bot,
-        aiohttp.ClientSession() as http,
-        http.get(page_url(bot)) as response,
-    ):
-        assert response.status == 404
