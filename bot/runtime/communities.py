@@ -275,12 +275,11 @@ class Communities:
             await self.on_left(updated)
         return updated
 
-    async def save_own(self, community: Community, own: OwnSettings) -> Community:
-        """Store what a created community's maintainers set, and serve it from now on."""
-        if not community.created or self.base is None or self.db is None:
-            raise ValueError("only a community created from an install has settings of its own")
-        async with self.db.session() as session:
-            await store.save_own_settings(session, community.id, own.to_json(), self.clock())
+    def serve_own(self, community_id: int, own: OwnSettings) -> Community | None:
+        """Serve what a created community's maintainers set (stored by the caller)."""
+        community = self._by_id.get(community_id)
+        if community is None or not community.created:
+            return None
         return self._put(self._rebuilt(community, own))
 
     async def load(self) -> None:
