@@ -110,6 +110,7 @@ class Communities:
         # Each community's own "settled" facts (Services.settled), so that none leaks across.
         self._settled: dict[int, set[Hashable]] = {}
         self._refreshed_at: datetime | None = None
+        self._active = 0  # how many are served (len() is read on every page request)
         # Set by the App: run a new community's start hooks and background work, or stop it.
         self.on_created: OnCreated | None = None
         self.on_left: OnLeft | None = None
@@ -123,7 +124,7 @@ class Communities:
         return (c for c in self._by_key.values() if c.active)
 
     def __len__(self) -> int:
-        return sum(1 for c in self._by_key.values() if c.active)
+        return self._active
 
     @property
     def default(self) -> Community:
@@ -326,8 +327,11 @@ class Communities:
             for p in self._places(before):
                 if self._by_place.get(p) is before:
                     del self._by_place[p]
+        self._active += int(community.active) - int(before is not None and before.active)
         self._by_key[community.key] = community
         self._by_id[community.id] = community
+        if community.id == self._default.id:
+            self._default = community
         if community.active:
             for p in self._places(community):
                 self._by_place[p] = community
@@ -349,8 +353,13 @@ class Communities:
 
     @staticmethod
     def _all_left(community: Community, platform: Platform) -> bool:
-        """Whether every place the community has on `platform` was left (or, for the single
-        form, which lists none, whether any was)."""
+        """Whether every place the community has on `platform` was left.
+
+        The single form lists none: there its one Slack workspace (one token) leaving stops
+        Slack, but the bot may be in several guilds, and a post to a guild it left fails on
+        its own (permanently, so without retries)."""
+        if not community.mapped and platform is Platform.DISCORD:
+            return False
         ids = community.team_ids if platform is Platform.SLACK else community.guild_ids
         mine = {f"{platform.value}:{i}" for i in ids}
         left = {p for p in community.left_places if p.startswith(f"{platform.value}:")}

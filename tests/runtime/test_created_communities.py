@@ -240,3 +240,28 @@ async def test_a_created_community_gets_start_hooks_and_background_work(
         assert cancelled == [made.id]
     finally:
         await app.stop()
+
+
+async def test_the_single_form_serves_every_place_and_stops_slack_on_uninstall(
+    any_db_url: str, clock: Clock
+) -> None:
+    async with started(any_db_url, {"community": {"name": "Solo"}}, clock) as app:
+        communities = app.services.communities
+        assert communities is not None
+        solo = communities.default
+        joined = await communities.joined(Platform.DISCORD, GUILD, name="Any", maintainer=None)
+        assert joined is solo and len(communities) == 1
+        # One of the guilds it is in removed the bot: the others still get their posts.
+        await communities.left(Platform.DISCORD, GUILD)
+        assert communities.sends_stopped(solo.id, Platform.DISCORD) is None
+        # Its one workspace uninstalled the app: nothing more goes to Slack.
+        await _pending(app, solo.id, "CNEWS", Platform.SLACK)
+        await communities.left(Platform.SLACK, OTHER_TEAM)
+        assert communities.sends_stopped(solo.id, Platform.SLACK) == (
+            "not sent: the bot was removed from this workspace"
+        )
+        async with app.db.sessions() as session:
+            (row,) = await session.scalars(select(Delivery))
+        assert row.state == DeliveryState.FAILED
+        await communities.joined(Platform.SLACK, OTHER_TEAM, name="Solo", maintainer=None)
+        assert communities.sends_stopped(solo.id, Platform.SLACK) is None
