@@ -109,7 +109,8 @@ class Communities:
         self._misses: dict[tuple[Platform, str], datetime] = {}
         # Each community's own "settled" facts (Services.settled), so that none leaks across.
         self._settled: dict[int, set[Hashable]] = {}
-        self._refreshed_at: datetime | None = None
+        # Each row's `revision` as last read, so a refresh rebuilds only what changed.
+        self._seen: dict[int, int] = {}
         self._active = 0  # how many are served (len() is read on every page request)
         # Set by the App: run a new community's start hooks and background work, or stop it.
         self.on_created: OnCreated | None = None
@@ -287,24 +288,26 @@ class Communities:
         """Read the created communities at start (the config ones are already here)."""
         if self.db is None or self.base is None:
             return
-        self._refreshed_at = self.clock()
         async with self.db.sessions() as session:
-            rows = await store.created(session)
+            rows = await store.everyone(session)
         for row in rows:
-            self._put(self._from_row(row))
+            self._seen[row.id] = row.revision
+            if row.origin != CommunityOrigin.CONFIG:
+                self._put(self._from_row(row))
 
     async def refresh(self) -> list[Community]:
-        """Reload what other replicas changed since the last look; returns the communities
-        that became active here (whose background work must start)."""
+        """Reload what other replicas changed (a row whose `revision` differs from the one
+        read before); returns the communities that became active here, whose background
+        work has been started."""
         if self.db is None or self.base is None:
             return []
-        since = self._refreshed_at or datetime.min.replace(tzinfo=UTC)
-        self._refreshed_at = self.clock()
-        # A little overlap: a change committed while this read ran is read again next time.
         async with self.db.sessions() as session:
-            rows = await store.changed_since(session, since - timedelta(seconds=5))
+            rows = await store.everyone(session)
         started = []
         for row in rows:
+            if self._seen.get(row.id) == row.revision:
+                continue
+            self._seen[row.id] = row.revision
             before = self._by_id.get(row.id)
             if row.origin == CommunityOrigin.CONFIG:
                 if before is not None:

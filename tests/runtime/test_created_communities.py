@@ -265,3 +265,27 @@ async def test_the_single_form_serves_every_place_and_stops_slack_on_uninstall(
         assert row.state == DeliveryState.FAILED
         await communities.joined(Platform.SLACK, OTHER_TEAM, name="Solo", maintainer=None)
         assert communities.sends_stopped(solo.id, Platform.SLACK) is None
+
+
+async def test_a_setting_made_on_one_replica_reaches_the_other(
+    any_db_url: str, clock: Clock
+) -> None:
+    async with (
+        started(any_db_url, OPEN, clock) as first,
+        started(any_db_url, OPEN, clock) as second,
+    ):
+        assert first.services.communities is not None and second.services.communities is not None
+        await first.services.communities.joined(
+            Platform.SLACK, OTHER_TEAM, name="Newcomers", maintainer="UINSTALLER"
+        )
+        await second.refresh_communities()
+        assert (await command(second, OTHER_TEAM, "UINSTALLER", "page on")).outcome == "ok"
+        added = await command(first, OTHER_TEAM, "UINSTALLER", "channel add C0NEWS01")
+        assert added.outcome == "ok", text(added)
+        seen = second.services.communities.by_key("slack-t0new0001")
+        assert seen is not None and seen.settings.slack.announce_channels == []
+        await second.refresh_communities()
+        seen = second.services.communities.by_key("slack-t0new0001")
+        assert seen is not None and seen.settings.slack.announce_channels == ["C0NEWS01"]
+        # What the second one stored is not lost by the first one's later change.
+        assert seen.own.public_page is True

@@ -19,7 +19,7 @@ from bot.core.message import Code, Link, Mention, Message
 from bot.runtime.communities import Community, valid_user_id
 from bot.runtime.context import Context
 from bot.runtime.feature import Setup
-from bot.store.communities import save_own_settings
+from bot.store.communities import own_settings_for_update, save_own_settings
 
 # A channel as typed: Slack's escape `<#C012ABCDEF|general>`, Discord's `<#1234…>`, or the id.
 _CHANNEL = re.compile(r"^<#([A-Z0-9]+|[0-9]+)(?:\|[^>]*)?>$|^#?([A-Z0-9]+|[0-9]+)$")
@@ -38,15 +38,18 @@ def parse_channel(text: str) -> str:
 CHANNEL = ValueType("channel", parse_channel, max_length=120)
 
 
-def _own(ctx: Context, what: str) -> Community:
-    """The asker's community, if it is one created from an install; else why not."""
+async def _own(ctx: Context, what: str) -> tuple[Community, OwnSettings]:
+    """The asker's community, if it is one created from an install, and its own settings as
+    stored now (locked for this transaction: another replica's change is built on); else
+    why not."""
     communities = ctx.services.communities
     community = communities.by_id(ctx.community_id) if communities is not None else None
     if community is None or not community.created:
         raise UserError(
             f"The config file owns this community's {what}; change them there and restart the bot."
         )
-    return community
+    stored = await own_settings_for_update(ctx.session, community.id)
+    return community, OwnSettings.from_json(stored)
 
 
 async def _store(ctx: Context, community: Community, own: OwnSettings) -> None:
@@ -67,11 +70,11 @@ def _channel_for(ctx: Context, channel: str) -> str:
 
 
 async def channel_add(ctx: Context) -> Message:
-    community = _own(ctx, "announce channels")
+    community, stored = await _own(ctx, "announce channels")
     channel = _channel_for(ctx, ctx.args["channel"])
-    if channel in community.own.announce_channels:
+    if channel in stored.announce_channels:
         return Message.text("That channel is already an announce channel; nothing changed.")
-    own = replace(community.own, announce_channels=(*community.own.announce_channels, channel))
+    own = replace(stored, announce_channels=(*stored.announce_channels, channel))
     await _store(ctx, community, own)
     return Message.text(
         "Added ",
@@ -83,12 +86,12 @@ async def channel_add(ctx: Context) -> Message:
 
 
 async def channel_remove(ctx: Context) -> Message:
-    community = _own(ctx, "announce channels")
+    community, stored = await _own(ctx, "announce channels")
     channel = _channel_for(ctx, ctx.args["channel"])
-    if channel not in community.own.announce_channels:
+    if channel not in stored.announce_channels:
         return Message.text("That channel is not an announce channel; nothing changed.")
-    left = tuple(c for c in community.own.announce_channels if c != channel)
-    await _store(ctx, community, replace(community.own, announce_channels=left))
+    left = tuple(c for c in stored.announce_channels if c != channel)
+    await _store(ctx, community, replace(stored, announce_channels=left))
     return Message.text(
         "Removed ", Code(channel), f" from the announce channels ({len(left)} left)."
     )
@@ -104,38 +107,38 @@ def _member_for(ctx: Context) -> MemberRef:
 
 
 async def maintainer_add(ctx: Context) -> Message:
-    community = _own(ctx, "maintainers")
+    community, stored = await _own(ctx, "maintainers")
     ref = _member_for(ctx)
-    if ref.user_id in community.own.maintainers:
+    if ref.user_id in stored.maintainers:
         return Message.text(Mention(ref), " is already a maintainer; nothing changed.")
-    own = replace(community.own, maintainers=(*community.own.maintainers, ref.user_id))
+    own = replace(stored, maintainers=(*stored.maintainers, ref.user_id))
     await _store(ctx, community, own)
     name = community.settings.community.name
     return Message.text(Mention(ref), f" is now a maintainer of {name}.")
 
 
 async def maintainer_remove(ctx: Context) -> Message:
-    community = _own(ctx, "maintainers")
+    community, stored = await _own(ctx, "maintainers")
     ref = _member_for(ctx)
-    if ref.user_id not in community.own.maintainers:
+    if ref.user_id not in stored.maintainers:
         return Message.text(Mention(ref), " is not a named maintainer; nothing changed.")
-    left = tuple(m for m in community.own.maintainers if m != ref.user_id)
+    left = tuple(m for m in stored.maintainers if m != ref.user_id)
     # On Slack the named maintainers are the only ones: someone must stay to set things up.
     if not left and ctx.actor.platform is Platform.SLACK:
         raise UserError(
             "That is the last maintainer; add another first, so someone can still set up "
             "this community."
         )
-    await _store(ctx, community, replace(community.own, maintainers=left))
+    await _store(ctx, community, replace(stored, maintainers=left))
     return Message.text(Mention(ref), " is no longer a maintainer.")
 
 
 async def page_switch(ctx: Context) -> Message:
-    community = _own(ctx, "public page setting")
+    community, stored = await _own(ctx, "public page setting")
     on = ctx.args["state"] == "on"
-    if community.own.public_page == on:
+    if stored.public_page == on:
         return Message.text(f"The public page is already {'on' if on else 'off'}; nothing changed.")
-    await _store(ctx, community, replace(community.own, public_page=on))
+    await _store(ctx, community, replace(stored, public_page=on))
     if not on:
         return Message.text("The public page is now off: its address answers “not found”.")
     url = f"{ctx.settings.base_url}/c/{community.key}/"
