@@ -58,10 +58,14 @@ class GuildDriver(DiscordDriver):
 
 
 @asynccontextmanager
-async def running(tmp_path: Path) -> AsyncIterator[tuple[App, DiscordFake]]:
+async def running(
+    tmp_path: Path, *, joined_before: bool = False
+) -> AsyncIterator[tuple[App, DiscordFake]]:
     old_base = discord.http.Route.BASE
     old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     async with DiscordFake() as fake:
+        if joined_before:  # the bot joined it while it was not running
+            fake.add_guild(id=NEW_GUILD, name="Newcomers")
         fake.add_guild(
             id=CONFIG_GUILD,
             name="Alpha",
@@ -158,3 +162,12 @@ async def test_a_configured_guild_refuses_set_up_commands(tmp_path: Path) -> Non
         ), said.text
         said = await alpha.say("/communitybot maintainer add @olu", as_="keeper")
         assert "config file owns this community's maintainers" in said.text, said.text
+
+
+async def test_a_guild_joined_while_the_bot_was_down_is_met_at_start(tmp_path: Path) -> None:
+    for _start in range(2):  # and a restart finds the same community, not a second one
+        async with running(tmp_path, joined_before=True) as (app, fake):
+            made = await _community(app, fake, NEW_KEY)
+            assert made.created and made.settings.community.name == "Newcomers"
+            assert app.services.communities is not None
+            assert {c.key for c in app.services.communities} == {"alpha", NEW_KEY}
