@@ -38,7 +38,7 @@ def parse_channel(text: str) -> str:
 CHANNEL = ValueType("channel", parse_channel, max_length=120)
 
 
-async def _own(ctx: Context, what: str) -> tuple[Community, OwnSettings]:
+async def _own(ctx: Context, what: str, them: str = "them") -> tuple[Community, OwnSettings]:
     """The asker's community, if it is one created from an install, and its own settings as
     stored now (locked for this transaction: another replica's change is built on); else
     why not."""
@@ -46,7 +46,8 @@ async def _own(ctx: Context, what: str) -> tuple[Community, OwnSettings]:
     community = communities.by_id(ctx.community_id) if communities is not None else None
     if community is None or not community.created:
         raise UserError(
-            f"The config file owns this community's {what}; change them there and restart the bot."
+            f"The config file owns this community's {what}; change {them} there and restart "
+            "the bot."
         )
     stored = await own_settings_for_update(ctx.session, community.id)
     return community, OwnSettings.from_json(stored)
@@ -134,7 +135,7 @@ async def maintainer_remove(ctx: Context) -> Message:
 
 
 async def page_switch(ctx: Context) -> Message:
-    community, stored = await _own(ctx, "public page setting")
+    community, stored = await _own(ctx, "public page setting", "it")
     on = ctx.args["state"] == "on"
     if stored.public_page == on:
         return Message.text(f"The public page is already {'on' if on else 'off'}; nothing changed.")
