@@ -285,14 +285,15 @@ class Communities:
         return self._put(self._rebuilt(community, own))
 
     async def load(self) -> None:
-        """Read the created communities at start (the config ones are already here)."""
+        """Read the created communities at start (the config ones are already here); they
+        are served only while `open_installs` is on (their rows stay when it is turned off)."""
         if self.db is None or self.base is None:
             return
         async with self.db.sessions() as session:
             rows = await store.everyone(session)
         for row in rows:
             self._seen[row.id] = row.revision
-            if row.origin != CommunityOrigin.CONFIG:
+            if row.origin != CommunityOrigin.CONFIG and self.open_installs:
                 self._put(self._from_row(row))
 
     async def refresh(self) -> list[Community]:
@@ -312,6 +313,8 @@ class Communities:
             if row.origin == CommunityOrigin.CONFIG:
                 if before is not None:
                     self._put(replace(before, left_places=frozenset(row.left_places or [])))
+                continue
+            if not self.open_installs:
                 continue
             now = self._put(self._from_row(row))
             if now.active and (before is None or not before.active):

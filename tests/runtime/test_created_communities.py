@@ -289,3 +289,20 @@ async def test_a_setting_made_on_one_replica_reaches_the_other(
         assert seen is not None and seen.settings.slack.announce_channels == ["C0NEWS01"]
         # What the second one stored is not lost by the first one's later change.
         assert seen.own.public_page is True
+
+
+async def test_turning_open_installs_off_stops_serving_created_communities(
+    any_db_url: str, clock: Clock
+) -> None:
+    async with started(any_db_url, OPEN, clock) as app:
+        assert app.services.communities is not None
+        await app.services.communities.joined(
+            Platform.SLACK, OTHER_TEAM, name="Newcomers", maintainer="UINSTALLER"
+        )
+    async with started(any_db_url, CLOSED, clock) as app:
+        assert app.services.communities is not None
+        assert [c.key for c in app.services.communities] == ["alpha"]
+        reply = await command(app, OTHER_TEAM, "UINSTALLER", "help")
+        assert "not part of any community" in text(reply)
+    async with started(any_db_url, OPEN, clock) as app:
+        assert (await command(app, OTHER_TEAM, "UINSTALLER", "audit")).outcome == "ok"
