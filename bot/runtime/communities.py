@@ -33,6 +33,8 @@ MISS_TTL = timedelta(seconds=10)
 # How often each replica reloads the communities another one changed.
 REFRESH_EVERY = timedelta(seconds=30)
 
+UNSERVED = "not sent: open_installs is off, so this community is not served"
+
 OnCreated = Callable[["Community"], Awaitable[None]]
 OnLeft = Callable[["Community"], Awaitable[None]]
 
@@ -109,6 +111,8 @@ class Communities:
         self._misses: dict[tuple[Platform, str], datetime] = {}
         # Each community's own "settled" facts (Services.settled), so that none leaks across.
         self._settled: dict[int, set[Hashable]] = {}
+        # Created communities in the database while open_installs is off: nothing is sent.
+        self._unserved: set[int] = set()
         # Each row's `revision` as last read, so a refresh rebuilds only what changed.
         self._seen: dict[int, int] = {}
         self._active = 0  # how many are served (len() is read on every page request)
@@ -171,7 +175,10 @@ class Communities:
     def sends_stopped(self, community_id: int, platform: Platform) -> str | None:
         """Why nothing more is sent for this community on `platform`, or None."""
         community = self._by_id.get(community_id)
-        return None if community is None else self.sends_stopped_for(community, platform)
+        if community is None:
+            # (An id unknown otherwise may be another replica's install not yet seen here.)
+            return UNSERVED if community_id in self._unserved else None
+        return self.sends_stopped_for(community, platform)
 
     def sends_stopped_for(self, community: Community, platform: Platform) -> str | None:
         if community.created and not community.active:
@@ -293,8 +300,12 @@ class Communities:
             rows = await store.everyone(session)
         for row in rows:
             self._seen[row.id] = row.revision
-            if row.origin != CommunityOrigin.CONFIG and self.open_installs:
+            if row.origin == CommunityOrigin.CONFIG:
+                continue
+            if self.open_installs:
                 self._put(self._from_row(row))
+            else:
+                self._unserved.add(row.id)
 
     async def refresh(self) -> list[Community]:
         """Reload what other replicas changed (a row whose `revision` differs from the one

@@ -16,6 +16,7 @@ from bot.core.invocation import Actor, Invocation, Place, Platform
 from bot.core.plaintext import render
 from bot.core.replies import Reply
 from bot.core.targets import Target, TargetKind
+from bot.runtime.communities import UNSERVED
 from bot.runtime.feature import Feature, Setup
 from bot.runtime.services import Services
 from bot.scheduling.deliveries import NOTICE_KIND, Planned, enqueue
@@ -299,9 +300,14 @@ async def test_turning_open_installs_off_stops_serving_created_communities(
         await app.services.communities.joined(
             Platform.SLACK, OTHER_TEAM, name="Newcomers", maintainer="UINSTALLER"
         )
+        made = app.services.communities.by_key("slack-t0new0001")
+        assert made is not None
+        await _pending(app, made.id, "CNEWS", Platform.SLACK)
     async with started(any_db_url, CLOSED, clock) as app:
         assert app.services.communities is not None
         assert [c.key for c in app.services.communities] == ["alpha"]
+        # Its waiting posts are not sent with another community's settings: not at all.
+        assert app.services.sends_stopped(made.id, Platform.SLACK) == UNSERVED
         reply = await command(app, OTHER_TEAM, "UINSTALLER", "help")
         assert "not part of any community" in text(reply)
     async with started(any_db_url, OPEN, clock) as app:
