@@ -136,6 +136,16 @@ async def test_a_joined_guild_is_set_up_by_its_managers_and_stops_when_left(
         tomorrow = f"{datetime.now(UTC) + timedelta(days=1):%Y-%m-%d} 09:00"
         queued = await new.say(f'/announce --at "{tomorrow}" --yes Hello all', as_="boss")
         assert "to 1 announce channel (1 on Discord)" in queued.text, queued.text
+        start = f"{datetime.now(UTC) + timedelta(days=3):%Y-%m-%d} 09:00 UTC"
+        meeting = await new.say(
+            f'/meeting create sync --name "New Sync" --start "{start}"', as_="boss"
+        )
+        assert meeting.text.startswith("Created New Sync"), meeting.text
+        async with app.db.sessions() as session:
+            kinds = set(
+                await session.scalars(select(Delivery.kind).where(Delivery.community_id == made.id))
+            )
+        assert len(kinds) >= 2, kinds  # the announcement and the meeting's reminders wait
         await fake.remove_guild(NEW_GUILD)
         communities = app.services.communities
         assert communities is not None
