@@ -21,7 +21,7 @@ from bot.core.errors import PermissionDenied, UserError
 from bot.core.invocation import Actor, Invocation, MemberRef, Place, Platform, Press
 from bot.core.message import Button, ButtonStyle, Message, para
 from bot.core.replies import Reply
-from bot.runtime.context import Context, audit_entry
+from bot.runtime.context import AFTER_COMMIT, Context, audit_entry
 from bot.runtime.drain import RESTARTING, CommandGate
 from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
@@ -120,6 +120,7 @@ class Dispatcher:
         subject = Subject(prepared.spec.name if prepared else inv.command)
 
         async def work() -> Reply:
+            await self.locate(inv.place)
             ready = prepared or self.prepare(inv, subject)
             return await self._run(inv, ready, confirm_token=None)
 
@@ -129,11 +130,19 @@ class Dispatcher:
         kind, _, rest = press.action_id.partition(":")
 
         async def work() -> Reply:
+            await self.locate(press.place)
             if kind in (CONFIRM, CANCEL):
                 return await self._confirmation(press, kind, rest)
             return await self._action(press, kind, rest)
 
         return await self._answer(Subject(f"button {kind}"), press.actor, press.place, work)
+
+    async def locate(self, place: Place) -> None:
+        """Make sure the community of `place` is known here, when another replica created it
+        a moment ago (a dictionary read when it is known); adapters that `prepare` before
+        `handle` call this first."""
+        if self.services.communities is not None:
+            await self.services.communities.locate(place)
 
     async def _answer(
         self,
@@ -266,6 +275,8 @@ class Dispatcher:
             reply = await body(ctx)
             reply = replace(reply, zone=member.timezone)
             wake = enqueued(session)
+        for then in session.info.pop(AFTER_COMMIT, ()):
+            then()
         if wake:
             # Only now, after the commit, can the timer see the new rows.
             services.wake()
