@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
-HEAD = "0008"
+HEAD = "0009"
 
 
 class SchemaTooNew(Exception):
