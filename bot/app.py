@@ -19,7 +19,7 @@ from bot.core.ports import Adapter, sending_for
 from bot.core.urls import Resolver, UrlChecker, system_resolver
 from bot.features import FEATURES
 from bot.runtime.channel_access import check_channels
-from bot.runtime.communities import Communities, Community
+from bot.runtime.communities import REFRESH_EVERY, Communities, Community
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.feature import Feature, Setup, assemble
 from bot.runtime.services import Services, utc_now
@@ -103,6 +103,10 @@ class App:
         self.channel_warnings: list[str] = []
         self._runners: list[web.AppRunner] = []
         self._background: list[asyncio.Task[None]] = []
+        # Each community's background tasks, to cancel when it leaves.
+        self._by_community: dict[int, list[asyncio.Task[None]]] = {}
+        # True once the communities' background work runs (start with the timer).
+        self._serving = False
         self.services: Services
         self.dispatcher: Dispatcher
         self.runner: DeliveryRunner
@@ -139,6 +143,8 @@ class App:
             for community in communities:
                 for hook in self.setup.start_hooks:
                     await hook(self.services.for_community(community))
+        communities.on_created = self._community_created
+        communities.on_left = self._community_left
         self.dispatcher = Dispatcher(self.services)
         self._build_adapters()
         self.runner = DeliveryRunner(self.services, self.adapters)
@@ -152,7 +158,8 @@ class App:
             add_metrics_route(self.web)
 
     async def _communities(self) -> Communities:
-        """The configured communities, each created or updated by its key."""
+        """The configured communities, each created or updated by its key, then those
+        created from installs that the database holds."""
         mapped = bool(self.settings.file.communities)
         found = []
         async with self.db.session() as session:
@@ -164,8 +171,46 @@ class App:
                     self.clock(),
                     key=key,
                 )
-                found.append(Community(row.id, key, settings, mapped=mapped))
-        return Communities(found)
+                found.append(
+                    Community(
+                        row.id,
+                        key,
+                        settings,
+                        mapped=mapped,
+                        left_places=frozenset(row.left_places or ()),
+                    )
+                )
+        communities = Communities(found, db=self.db, base=self.settings, clock=self.clock)
+        await communities.load()
+        return communities
+
+    async def _community_created(self, community: Community) -> None:
+        """A community created (or back) at run time gets what a start gives every one:
+        its start hooks now, its background work once the bot runs."""
+        view = self.services.for_community(community)
+        async with self.db.migration_lock():
+            for hook in self.setup.start_hooks:
+                await hook(view)
+        if self._serving:
+            self._start_background(community)
+
+    async def _community_left(self, community: Community) -> None:
+        for task in self._by_community.pop(community.id, []):
+            task.cancel()
+        log.info("community %s left: nothing more is sent for it", community.key)
+
+    def _start_background(self, community: Community) -> None:
+        view = self.services.for_community(community)
+        tasks = self._by_community.setdefault(community.id, [])
+        for name, work in self.setup.background_tasks:
+            task = asyncio.create_task(work(view), name=f"{name} ({community.key})")
+            tasks.append(task)
+            self._background.append(task)
+
+    async def refresh_communities(self) -> None:
+        """What other replicas changed in the communities (installs, settings, leaving)."""
+        if self.services.communities is not None:
+            await self.services.communities.refresh()
 
     def _build_adapters(self) -> None:
         if self.console_user is not None:
@@ -249,10 +294,17 @@ class App:
                     deliveries_pruner(self.settings.file.retention.deliveries_days),
                 ),
             )
-            for community in self.services.communities or ():
-                view = self.services.for_community(community)
-                for name, work in self.setup.background_tasks:
-                    self._background.append(asyncio.create_task(work(view), name=name))
+            self.timer.scheduler.add_job(
+                self.refresh_communities,
+                "interval",
+                seconds=REFRESH_EVERY.total_seconds(),
+                id="communities refresh",
+                coalesce=True,
+                max_instances=1,
+            )
+            self._serving = True
+            for community in list(self.services.communities or ()):
+                self._start_background(community)
 
     async def run_due(self, now: datetime | None = None) -> int:
         return await self.runner.run_due(now or self.clock())
@@ -278,6 +330,7 @@ class App:
                 await asyncio.wait_for(gate.idle(), left())
             except TimeoutError:
                 log.warning("%d command(s) still running at stop", gate.in_progress)
+        self._serving = False
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

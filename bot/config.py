@@ -147,6 +147,11 @@ class SlackConfig(Section):
 
 class DiscordConfig(Section):
     maintainer_roles: list[int] = []
+    # Discord user ids of maintainers, beside those holding a maintainer role.
+    maintainers: list[int] = []
+    # Members with the Manage Server permission are maintainers (a community created from a
+    # guild the bot joined has this on: nobody has been named yet).
+    manage_server_maintainers: bool = False
     announce_channels: list[int] = []
     announce_ping: int | None = None
     maintainer_channel: int | None = None
@@ -160,6 +165,14 @@ class DiscordConfig(Section):
 class RetentionConfig(Section):
     # Sent, skipped and failed deliveries older than this are pruned; pending ones never are.
     deliveries_days: int = Field(90, ge=1, le=3650)
+
+
+class DeploymentConfig(Section):
+    """What holds for the whole deployment rather than for one community."""
+
+    # A Slack workspace or Discord guild no `[[communities]]` table lists may install the bot
+    # and get a community of its own (see bot/runtime/communities.py).
+    open_installs: bool = False
 
 
 class CommunityEntry(Section):
@@ -192,6 +205,7 @@ class FileConfig(Section):
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     retention: RetentionConfig = RetentionConfig()
+    deployment: DeploymentConfig = DeploymentConfig()
     # Several communities in one deployment, instead of the sections above (and the features').
     communities: list[CommunityEntry] = []
 
@@ -222,6 +236,33 @@ def file_model(sections: tuple[ConfigSection, ...]) -> type[FileConfig]:
     return create_model("FileConfig", __base__=FileConfig, communities=(list[entry], []), **fields)
 
 
+@dataclass(frozen=True, slots=True)
+class OwnSettings:
+    """What the maintainers of a community created from an install set by command (the
+    config file owns these for the communities it declares). Ids are the platform's own."""
+
+    announce_channels: tuple[str, ...] = ()
+    maintainers: tuple[str, ...] = ()
+    # The public page (`/c/<key>/`): off until its maintainers turn it on.
+    public_page: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "announce_channels": list(self.announce_channels),
+            "maintainers": list(self.maintainers),
+            "public_page": self.public_page,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> OwnSettings:
+        data = data or {}
+        return cls(
+            tuple(str(c) for c in data.get("announce_channels", ())),
+            tuple(str(m) for m in data.get("maintainers", ())),
+            bool(data.get("public_page", False)),
+        )
+
+
 def community_file(file: FileConfig, entry: CommunityEntry) -> FileConfig:
     """The file as one `[[communities]]` table sees it: its own sections where the single
     form has the top-level ones, so features read their section the same way in both."""
@@ -233,6 +274,7 @@ def community_file(file: FileConfig, entry: CommunityEntry) -> FileConfig:
     return type(file)(
         community=CommunityConfig(name=entry.name, timezone=entry.timezone),
         retention=file.retention,
+        deployment=file.deployment,
         **own,
     )
 
@@ -278,6 +320,46 @@ class Settings(BaseModel):
             (c.key, self.model_copy(update={"file": community_file(self.file, c)}))
             for c in self.file.communities
         ]
+
+    def created(self, platform: str, place_id: str, name: str, own: OwnSettings) -> Settings:
+        """The settings of a community created from an install (`platform` "slack" or
+        "discord", `place_id` its team or guild id): every feature section at its default,
+        the workspace's or guild's name, UTC, and what its maintainers set (`own`), so
+        features read them exactly as they read a `[[communities]]` table's."""
+        file = type(self.file)
+        if platform == "slack":
+            slack = SlackConfig(
+                team_ids=[place_id],
+                announce_channels=list(own.announce_channels),
+                maintainers=list(own.maintainers),
+            )
+            discord = DiscordConfig()
+        else:
+            slack = SlackConfig()
+            discord = DiscordConfig(
+                guild_ids=[int(place_id)],
+                announce_channels=[int(c) for c in own.announce_channels],
+                maintainers=[int(m) for m in own.maintainers],
+                manage_server_maintainers=True,
+            )
+        extra: dict[str, Any] = {}
+        if "web" in file.model_fields:  # the public page's section, when that feature is in
+            extra["web"] = {"public_page": own.public_page}
+        own_file = file.model_validate(
+            {
+                "community": {"name": name.strip()[:100] or place_id, "timezone": "UTC"},
+                "retention": self.file.retention,
+                "deployment": self.file.deployment,
+                "slack": slack,
+                "discord": discord,
+                **extra,
+            }
+        )
+        return self.model_copy(update={"file": own_file})
+
+    @property
+    def open_installs(self) -> bool:
+        return self.file.deployment.open_installs
 
     @property
     def discord_guild_ids(self) -> list[int]:
@@ -394,6 +476,13 @@ def parse_file_config(
     problems = []
     if cfg.communities:
         problems += _communities_problems(data, cfg, sections)
+    elif cfg.deployment.open_installs:
+        # The single form serves every workspace and guild already: there is nothing to create.
+        problems.append(
+            "deployment.open_installs: the single [community] form serves every workspace and "
+            "guild as one community, so nothing is created for an install; declare "
+            "[[communities]] instead, or remove open_installs"
+        )
     for s in sections:
         if s.check is None:
             continue

@@ -4,16 +4,49 @@ The single `[community]` form is one community that every workspace and guild be
 With `[[communities]]` a Slack workspace belongs to the community whose `slack.team_ids`
 lists it, a Discord guild to the one whose `discord.guild_ids` lists it, and the console to
 the first; anything else belongs to none, and is answered without touching any community.
+
+With `[deployment] open_installs`, a workspace that installs the bot or a guild the bot joins
+without a community in the config gets one of its own (`joined`), kept in the database
+(bot/store/communities.py) and in memory here. Lookups stay dictionary reads: another
+replica's new community is loaded on the first miss for its place (`locate`), and changes to
+any community (its settings, its leaving) on the periodic `refresh`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
-from bot.config import Settings
+from bot.config import OwnSettings, Settings
 from bot.core.errors import UserError
 from bot.core.invocation import Place, Platform
+from bot.store import communities as store
+from bot.store.db import Database
+from bot.store.models import Community as CommunityRow
+from bot.store.models import CommunityOrigin
+
+# How long "no community here" is remembered for a place, so that a workspace nobody serves
+# does not cost a query per request; another replica's install is seen after this at most.
+MISS_TTL = timedelta(seconds=10)
+# How often each replica reloads the communities another one changed.
+REFRESH_EVERY = timedelta(seconds=30)
+
+OnCreated = Callable[["Community"], Awaitable[None]]
+OnLeft = Callable[["Community"], Awaitable[None]]
+
+
+def valid_user_id(platform: Platform, user_id: str) -> bool:
+    """Whether `user_id` is written as `platform` writes member ids."""
+    if platform is Platform.SLACK:
+        return re.fullmatch(r"[UW][A-Z0-9]{2,}", user_id) is not None
+    return re.fullmatch(r"[0-9]{1,20}", user_id) is not None
+
+
+def left_reason(platform: Platform) -> str:
+    where = "workspace" if platform is Platform.SLACK else "server"
+    return f"not sent: the bot was removed from this {where}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +57,20 @@ class Community:
     settings: Settings
     # False for the single `[community]` form, which serves every workspace and guild.
     mapped: bool = False
+    origin: CommunityOrigin = CommunityOrigin.CONFIG
+    # The team or guild a created community was made for.
+    place_id: str | None = None
+    # False once a created community's workspace uninstalled the bot (or its guild removed it).
+    active: bool = True
+    # Places ("slack:T012…") the bot was removed from, for a config community.
+    left_places: frozenset[str] = frozenset()
+    # What a created community's maintainers set by command.
+    own: OwnSettings = field(default_factory=OwnSettings)
+
+    @property
+    def created(self) -> bool:
+        """Created from an install rather than declared in the config (which owns it)."""
+        return self.origin is not CommunityOrigin.CONFIG
 
     @property
     def team_ids(self) -> frozenset[str]:
@@ -34,40 +81,65 @@ class Community:
         return frozenset(str(g) for g in self.settings.discord.guild_ids)
 
 
-@dataclass(slots=True)
 class Communities:
-    items: Sequence[Community]
-    _by_key: dict[str, Community] = field(init=False)
-    _by_id: dict[int, Community] = field(init=False)
-    _by_place: dict[tuple[Platform, str], Community] = field(init=False)
-    # Each community's own "settled" facts (Services.settled), so that none leaks across.
-    _settled: dict[int, set[Hashable]] = field(init=False, default_factory=dict)
+    """Every community of the deployment, by key, id and place.
 
-    def __post_init__(self) -> None:
-        if not self.items:
+    Built from the config at start (with the created ones the database holds, `load`); with
+    `db` and `base` it can also create and retire communities as installs come and go.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[Community],
+        *,
+        db: Database | None = None,
+        base: Settings | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if not items:
             raise ValueError("a deployment has at least one community")
-        self._by_key = {c.key: c for c in self.items}
-        self._by_id = {c.id: c for c in self.items}
-        self._by_place = {}
-        for c in self.items:
-            self._by_place.update({(Platform.SLACK, t): c for t in c.team_ids})
-            self._by_place.update({(Platform.DISCORD, g): c for g in c.guild_ids})
+        self._default = items[0]
+        self.db = db
+        # The deployment's settings: what a created community's settings start from.
+        self.base = base
+        self.clock = clock
+        self._by_key: dict[str, Community] = {}
+        self._by_id: dict[int, Community] = {}
+        self._by_place: dict[tuple[Platform, str], Community] = {}
+        self._misses: dict[tuple[Platform, str], datetime] = {}
+        # Each community's own "settled" facts (Services.settled), so that none leaks across.
+        self._settled: dict[int, set[Hashable]] = {}
+        self._refreshed_at: datetime | None = None
+        # Set by the App: run a new community's start hooks and background work, or stop it.
+        self.on_created: OnCreated | None = None
+        self.on_left: OnLeft | None = None
+        for c in items:
+            self._put(c)
+
+    # -- reading (the hot path: dictionary reads only) --
 
     def __iter__(self) -> Iterator[Community]:
-        return iter(self.items)
+        """The communities served now (not those whose workspace or guild has left)."""
+        return (c for c in self._by_key.values() if c.active)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return sum(1 for c in self._by_key.values() if c.active)
 
     @property
     def default(self) -> Community:
         """The console's community: the single form's one, or the first declared."""
-        return self.items[0]
+        return self._default
+
+    @property
+    def open_installs(self) -> bool:
+        return self.base is not None and self.db is not None and self.base.open_installs
 
     def by_key(self, key: str) -> Community | None:
-        return self._by_key.get(key)
+        community = self._by_key.get(key)
+        return community if community is not None and community.active else None
 
     def by_id(self, community_id: int) -> Community | None:
+        """Any community, left ones included (their rows are still rendered and failed)."""
         return self._by_id.get(community_id)
 
     def settled_for(self, community_id: int) -> set[Hashable]:
@@ -75,8 +147,8 @@ class Communities:
 
     def for_place(self, place: Place) -> Community | None:
         """The community `place` belongs to, or None."""
-        if not self.default.mapped or place.platform is Platform.CONSOLE:
-            return self.default
+        if not self._default.mapped or place.platform is Platform.CONSOLE:
+            return self._default
         if place.guild_id is None:
             return None
         return self._by_place.get((place.platform, place.guild_id))
@@ -93,3 +165,224 @@ class Communities:
             )
         where = "workspace" if place.platform is Platform.SLACK else "server"
         raise UserError(f"This {where} is not part of any community this bot serves.")
+
+    def sends_stopped(self, community_id: int, platform: Platform) -> str | None:
+        """Why nothing more is sent for this community on `platform`, or None."""
+        community = self._by_id.get(community_id)
+        return None if community is None else self.sends_stopped_for(community, platform)
+
+    def sends_stopped_for(self, community: Community, platform: Platform) -> str | None:
+        if community.created and not community.active:
+            return left_reason(platform)
+        if community.left_places and self._all_left(community, platform):
+            return left_reason(platform)
+        return None
+
+    # -- installs come and go --
+
+    async def locate(self, place: Place) -> Community | None:
+        """`for_place`, loading from the database a community another replica created."""
+        found = self.for_place(place)
+        if found is not None or not self.open_installs or place.guild_id is None:
+            return found
+        if place.platform not in (Platform.SLACK, Platform.DISCORD):
+            return None
+        where = (place.platform, place.guild_id)
+        now = self.clock()
+        if self._misses.get(where, now) > now:
+            return None
+        assert self.db is not None
+        async with self.db.sessions() as session:
+            row = await store.by_key(
+                session, store.created_key(CommunityOrigin(place.platform.value), place.guild_id)
+            )
+        if row is None or not row.active:
+            self._misses[where] = now + MISS_TTL
+            return None
+        return await self._adopt(row)
+
+    async def joined(
+        self, platform: Platform, place_id: str, *, name: str, maintainer: str | None
+    ) -> Community | None:
+        """A workspace installed the bot, or the bot joined a guild: the community it serves.
+
+        Its config community if one lists it; else, with `open_installs`, a community of its
+        own (`slack-<team_id>` / `discord-<guild_id>`, `maintainer` one of its maintainers,
+        its public page off), new or as it was when it left; else None (not served).
+        """
+        if platform not in (Platform.SLACK, Platform.DISCORD):
+            raise ValueError(f"{platform} has no installs")
+        if maintainer is not None and not valid_user_id(platform, maintainer):
+            raise ValueError(f"{maintainer!r} is not a {platform} user id")
+        place = store.place_name(platform.value, place_id)
+        # The single form serves every workspace and guild.
+        known = self._by_place.get((platform, place_id)) if self._default.mapped else self._default
+        if known is not None and not known.created:
+            if place in known.left_places and self.db is not None:
+                async with self.db.session() as session:
+                    await store.rejoin_place(session, known.id, place, self.clock())
+                known = self._put(replace(known, left_places=known.left_places - {place}))
+            return known
+        if known is not None and (maintainer is None or maintainer in known.own.maintainers):
+            return known
+        config = self._config_owner(platform, place_id)
+        if config is not None:
+            return config
+        if not self.open_installs:
+            return None
+        assert self.db is not None
+        async with self.db.session() as session:
+            row = await store.join(
+                session, CommunityOrigin(platform.value), place_id, name, maintainer, self.clock()
+            )
+        self._misses.pop((platform, place_id), None)
+        return await self._adopt(row)
+
+    async def left(self, platform: Platform, place_id: str) -> Community | None:
+        """The bot was uninstalled from a workspace or removed from a guild.
+
+        A created community is marked left; a config community stays, but its sends on
+        that platform stop when this was its only place there. Either way its pending
+        deliveries there fail with the reason, and are not retried. Returns the community
+        (None when the place was none's).
+        """
+        community = self.for_place(Place(platform, guild_id=place_id))
+        if community is None:
+            community = self._config_owner(platform, place_id)
+        if community is None and self.open_installs:
+            community = await self.locate(Place(platform, guild_id=place_id))
+        if community is None:
+            return None
+        place = store.place_name(platform.value, place_id)
+        now = self.clock()
+        if community.created:
+            updated = replace(community, active=False)
+        else:
+            updated = replace(community, left_places=community.left_places | {place})
+        if self.db is not None:
+            async with self.db.session() as session:
+                await store.leave(
+                    session,
+                    community.id,
+                    place,
+                    now,
+                    whole=updated.created,
+                    # The community's other workspaces or guilds there still get theirs.
+                    fail=self.sends_stopped_for(updated, platform),
+                )
+        self._put(updated)
+        if updated.created and self.on_left is not None:
+            await self.on_left(updated)
+        return updated
+
+    async def save_own(self, community: Community, own: OwnSettings) -> Community:
+        """Store what a created community's maintainers set, and serve it from now on."""
+        if not community.created or self.base is None or self.db is None:
+            raise ValueError("only a community created from an install has settings of its own")
+        async with self.db.session() as session:
+            await store.save_own_settings(session, community.id, own.to_json(), self.clock())
+        return self._put(self._rebuilt(community, own))
+
+    async def load(self) -> None:
+        """Read the created communities at start (the config ones are already here)."""
+        if self.db is None or self.base is None:
+            return
+        self._refreshed_at = self.clock()
+        async with self.db.sessions() as session:
+            rows = await store.created(session)
+        for row in rows:
+            self._put(self._from_row(row))
+
+    async def refresh(self) -> list[Community]:
+        """Reload what other replicas changed since the last look; returns the communities
+        that became active here (whose background work must start)."""
+        if self.db is None or self.base is None:
+            return []
+        since = self._refreshed_at or datetime.min.replace(tzinfo=UTC)
+        self._refreshed_at = self.clock()
+        # A little overlap: a change committed while this read ran is read again next time.
+        async with self.db.sessions() as session:
+            rows = await store.changed_since(session, since - timedelta(seconds=5))
+        started = []
+        for row in rows:
+            before = self._by_id.get(row.id)
+            if row.origin == CommunityOrigin.CONFIG:
+                if before is not None:
+                    self._put(replace(before, left_places=frozenset(row.left_places or [])))
+                continue
+            now = self._put(self._from_row(row))
+            if now.active and (before is None or not before.active):
+                started.append(now)
+                if self.on_created is not None:
+                    await self.on_created(now)
+            elif before is not None and before.active and not now.active and self.on_left:
+                await self.on_left(now)
+        return started
+
+    # -- inside --
+
+    def _put(self, community: Community) -> Community:
+        before = self._by_id.get(community.id)
+        if before is not None:
+            for p in self._places(before):
+                if self._by_place.get(p) is before:
+                    del self._by_place[p]
+        self._by_key[community.key] = community
+        self._by_id[community.id] = community
+        if community.active:
+            for p in self._places(community):
+                self._by_place[p] = community
+                self._misses.pop(p, None)
+        return community
+
+    @staticmethod
+    def _places(c: Community) -> list[tuple[Platform, str]]:
+        return [
+            *((Platform.SLACK, t) for t in c.team_ids),
+            *((Platform.DISCORD, g) for g in c.guild_ids),
+        ]
+
+    def _config_owner(self, platform: Platform, place_id: str) -> Community | None:
+        for c in self._by_key.values():
+            if not c.created and (platform, place_id) in self._places(c):
+                return c
+        return None
+
+    @staticmethod
+    def _all_left(community: Community, platform: Platform) -> bool:
+        """Whether every place the community has on `platform` was left (or, for the single
+        form, which lists none, whether any was)."""
+        ids = community.team_ids if platform is Platform.SLACK else community.guild_ids
+        mine = {f"{platform.value}:{i}" for i in ids}
+        left = {p for p in community.left_places if p.startswith(f"{platform.value}:")}
+        return bool(left) and left >= mine
+
+    def _rebuilt(self, community: Community, own: OwnSettings) -> Community:
+        assert self.base is not None and community.place_id is not None
+        settings = self.base.created(
+            community.origin.value, community.place_id, community.settings.community.name, own
+        )
+        return replace(community, settings=settings, own=own)
+
+    def _from_row(self, row: CommunityRow) -> Community:
+        assert self.base is not None and row.place_id is not None
+        own = OwnSettings.from_json(row.own_settings)
+        origin = CommunityOrigin(row.origin)
+        return Community(
+            row.id,
+            row.key,
+            self.base.created(origin.value, row.place_id, row.name, own),
+            mapped=True,
+            origin=origin,
+            place_id=row.place_id,
+            active=row.active,
+            own=own,
+        )
+
+    async def _adopt(self, row: CommunityRow) -> Community:
+        """A created community read or written just now, served from here on."""
+        before = self._by_id.get(row.id)
+        community = self._put(self._from_row(row))
+        if community.active and (before is None or not before.active) and self.on_created:
+            await self.on_created(community)
+        return community

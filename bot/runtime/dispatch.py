@@ -120,6 +120,7 @@ class Dispatcher:
         subject = Subject(prepared.spec.name if prepared else inv.command)
 
         async def work() -> Reply:
+            await self.locate(inv.place)
             ready = prepared or self.prepare(inv, subject)
             return await self._run(inv, ready, confirm_token=None)
 
@@ -129,11 +130,19 @@ class Dispatcher:
         kind, _, rest = press.action_id.partition(":")
 
         async def work() -> Reply:
+            await self.locate(press.place)
             if kind in (CONFIRM, CANCEL):
                 return await self._confirmation(press, kind, rest)
             return await self._action(press, kind, rest)
 
         return await self._answer(Subject(f"button {kind}"), press.actor, press.place, work)
+
+    async def locate(self, place: Place) -> None:
+        """Make sure the community of `place` is known here, when another replica created it
+        a moment ago (a dictionary read when it is known); adapters that `prepare` before
+        `handle` call this first."""
+        if self.services.communities is not None:
+            await self.services.communities.locate(place)
 
     async def _answer(
         self,

@@ -66,6 +66,12 @@ class Services:
         community = self.communities.by_id(community_id) if self.communities else None
         return self if community is None else self.for_community(community)
 
+    def sends_stopped(self, community_id: int, platform: Platform) -> str | None:
+        """Why nothing more is sent for that community on `platform`, or None."""
+        if self.communities is None:
+            return None
+        return self.communities.sends_stopped(community_id, platform)
+
     def for_place(self, place: Place) -> Services:
         """The view of the community `place` belongs to; a UserError if it is none's."""
         if self.communities is None:

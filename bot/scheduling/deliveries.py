@@ -175,6 +175,18 @@ class DeliveryRunner:
         if kind is None or adapter is None:  # not claimable, unless the registry changed
             await self._give_up(row, now, f"no {row.kind} kind or {target.platform} adapter here")
             return
+        stopped = self.services.sends_stopped(row.community_id, target.platform)
+        if stopped is not None:  # failed quietly: telling the maintainers would be a send too
+            if await claims.finish(
+                self.services.db,
+                row.id,
+                self.worker_id,
+                now,
+                state=DeliveryState.FAILED,
+                last_error=stopped,
+            ):
+                metrics.DELIVERIES.labels(row.kind, "failed").inc()
+            return
         if row.attempts > self.max_attempts:  # the lease ran out that often: workers died on it
             await self._give_up(row, now, f"gave up after {row.attempts - 1} attempts")
             return

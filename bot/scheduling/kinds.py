@@ -39,6 +39,11 @@ class Host(Protocol):
         """The host as the community `community_id` sees it (its settings and id)."""
         ...
 
+    def sends_stopped(self, community_id: int, platform: Platform) -> str | None:
+        """Why nothing more is sent for that community on `platform` (the bot was removed
+        from its workspace or guild), or None."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SendContext:

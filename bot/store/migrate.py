@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
-HEAD = "0009"
+HEAD = "0010"
 
 
 class SchemaTooNew(Exception):

@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.store.types import UTCDateTime
@@ -28,8 +38,14 @@ class Base(DeclarativeBase):
     }
 
 
+class CommunityOrigin(StrEnum):
+    CONFIG = "config"  # declared in the config file, which owns its settings
+    SLACK = "slack"  # created when a workspace installed the bot (open_installs)
+    DISCORD = "discord"  # created when the bot joined a guild (open_installs)
+
+
 class Community(Base):
-    """One per deployment today; every row belongs to one, so several can share a database later."""
+    """A community of the deployment; every other row belongs to one."""
 
     __tablename__ = "communities"
 
@@ -38,6 +54,20 @@ class Community(Base):
     name: Mapped[str] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    origin: Mapped[str] = mapped_column(
+        String(16), default=CommunityOrigin.CONFIG, server_default=CommunityOrigin.CONFIG
+    )
+    # The team id or guild id a created community was made for (None for config ones).
+    place_id: Mapped[str | None] = mapped_column(String(64))
+    # False once the bot was uninstalled from (or removed from) a created community's place.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Places ("slack:T012…", "discord:1234…") the bot was removed from while a config
+    # community lists them: their sends stop until the bot is back.
+    left_places: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # What a created community's maintainers set by command (bot.config.OwnSettings).
+    own_settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    # Bumped on each change above, so other replicas reload only what changed.
+    updated_at: Mapped[datetime | None]
 
 
 class Person(Base):

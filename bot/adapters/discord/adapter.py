@@ -388,6 +388,7 @@ class DiscordAdapter:
                 # Discord must know up front whether the answer is ephemeral: the command is
                 # matched once here and handed on, not parsed again.
                 try:
+                    await self.dispatcher.locate(inv.place)
                     prepared: Prepared | None = self.dispatcher.prepare(inv)
                 except UserError:
                     prepared = None  # answered privately by handle(), with the reason
