@@ -47,7 +47,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack.home import home_view
-from bot.adapters.slack.install_flow import InstallFlow, oauth_settings
+from bot.adapters.slack.install_flow import NOT_INSTALLED, InstallFlow, oauth_settings
 from bot.adapters.slack.installs import ROTATE_MINUTES, Installs, installation_store, state_store
 from bot.adapters.slack.people import SlackUsers
 from bot.adapters.slack.render import SlackMessage, render
@@ -224,6 +224,7 @@ class SlackAdapter:
                     states=state_store(services.db.engine),
                     callbacks=self.install_flow.callbacks(),
                 ),
+                user_facing_authorize_error_message=NOT_INSTALLED,
             )
             assert self.app.oauth_flow is not None
             self.install_flow.add_routes(web_app, self.app.oauth_flow)
@@ -379,9 +380,13 @@ class SlackAdapter:
         return list(community.settings.slack.team_ids)
 
     async def _join(self, team_id: str, name: str, installer: str | None) -> bool:
-        """Whether a community serves the workspace that has just installed the app."""
-        del name, installer
-        return self._community_of(team_id) is not None
+        """Whether a community serves the workspace that has just installed the app: the
+        config's, or with open installs one of its own, the installer its maintainer."""
+        communities = self.services.communities
+        if communities is None:
+            return True
+        joined = await communities.joined(Platform.SLACK, team_id, name=name, maintainer=installer)
+        return joined is not None
 
     def _workspace(self, context: Any, team_id: object) -> Workspace:
         """The workspace of a request, with the token bolt's authorize found for it."""
@@ -567,6 +572,9 @@ class SlackAdapter:
             return
         await self.installs.remove(team_id, enterprise_id)
         self.workspaces.forget(team_id)
+        # Its community stops sending there: pending deliveries fail now, with the reason.
+        if self.services.communities is not None:
+            await self.services.communities.left(Platform.SLACK, team_id)
         log.warning("Slack workspace %s %s; nothing more is sent there", team_id, what)
 
     # ------------------------------------------------------------------ outbound

@@ -45,6 +45,11 @@ NOT_SERVED = (
     "undone; ask the bot's operator to add its team id ({team}) to a community's "
     "slack.team_ids, or to turn on open installs."
 )
+# What a command from a workspace without an installation is answered (bolt's authorize found
+# no token for it: never installed, refused, or uninstalled since).
+NOT_INSTALLED = (
+    "communitybot is not installed in this workspace; ask a workspace admin to install it again."
+)
 NO_ORG_INSTALLS = (
     "The app can be installed in a workspace, not across an Enterprise Grid organization; "
     "install it in each workspace instead."

@@ -25,7 +25,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import desc, distinct, select
+from sqlalchemy import desc, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.slack_installs import BOTS, INSTALLATIONS, OAUTH_STATES
@@ -125,7 +125,8 @@ class Installs:
         """Every workspace with an installation, in team id order."""
         table = self.store.bots
         query = (
-            select(distinct(table.c.team_id))
+            select(table.c.team_id)
+            .distinct()
             .where(table.c.client_id == self.store.client_id, table.c.team_id.is_not(None))
             .order_by(table.c.team_id)
         )
