@@ -49,6 +49,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.install_flow import NOT_INSTALLED, InstallFlow, oauth_settings
 from bot.adapters.slack.installs import ROTATE_MINUTES, Installs, installation_store, state_store
+from bot.adapters.slack.manifest import REDIRECT_PATH
 from bot.adapters.slack.people import SlackUsers
 from bot.adapters.slack.render import SlackMessage, render
 from bot.adapters.slack.requests import check
@@ -275,7 +276,7 @@ class SlackAdapter:
     @property
     def redirect_url(self) -> str:
         """Where Slack sends an installer back to (the manifest's oauth_config.redirect_urls)."""
-        return self.settings.base_url + "/slack/oauth_redirect"
+        return self.settings.base_url + REDIRECT_PATH
 
     @property
     def connected(self) -> bool:

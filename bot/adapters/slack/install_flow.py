@@ -28,13 +28,12 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from bot.adapters.slack.installs import ROTATE_MINUTES, STATE_SECONDS, Installs, authorize_url
-from bot.adapters.slack.manifest import BOT_SCOPES
+from bot.adapters.slack.manifest import BOT_SCOPES, REDIRECT_PATH
 from bot.adapters.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
 INSTALL_PATH = "/slack/install"
-REDIRECT_PATH = "/slack/oauth_redirect"
 
 # Whether the bot serves a workspace that has just installed the app: (team id, team name,
 # installing user) → served. Refusing here deletes the installation.

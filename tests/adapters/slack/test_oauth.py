@@ -139,6 +139,20 @@ async def delivery(bot: Bot, text: str) -> Delivery:
 # --------------------------------------------------------------------------- installing
 
 
+async def test_ready_once_the_client_credentials_and_signing_secret_are_set(
+    sqlite_url: str, fake: SlackFake
+) -> None:
+    async with (
+        oauth_bot(sqlite_url, fake) as bot,
+        aiohttp.ClientSession() as session,
+        session.get(f"{bot.base}/readyz") as ready,
+    ):
+        assert ready.status == 200
+        assert (await ready.json())["platforms"] == {"slack": "up"}
+    # No workspace has installed the app yet, and nothing was asked of Slack.
+    assert fake.calls() == []
+
+
 async def test_install_flow_stores_the_workspace_and_answers_with_its_token(
     sqlite_url: str, fake: SlackFake
 ) -> None:
