@@ -204,12 +204,15 @@ class SlackAdapter:
                 process_before_response=True,
                 logger=bolt_log,
                 installation_store=store,
+                # Only bot tokens: one query of slack_bots per request.
+                installation_store_bot_only=True,
                 # Bolt's own authorize over the installations, built here so that its token
                 # refreshes go to SLACK_API_URL (the one bolt builds would call slack.com);
                 # it caches each token's auth.test, so a command costs no extra call.
                 authorize=AsyncInstallationStoreAuthorize(
                     logger=bolt_log,
                     installation_store=store,
+                    bot_only=True,
                     client_id=client_id,
                     client_secret=client_secret,
                     token_rotation_expiration_minutes=ROTATE_MINUTES,

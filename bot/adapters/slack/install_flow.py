@@ -80,6 +80,7 @@ def oauth_settings(
         callback_options=callbacks,
         authorization_url=authorize_url(api_url),
         installation_store=store,
+        installation_store_bot_only=True,
         token_rotation_expiration_minutes=ROTATE_MINUTES,
         state_store=states,
         state_expiration_seconds=STATE_SECONDS,

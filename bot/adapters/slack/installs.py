@@ -6,10 +6,12 @@ of a flow in progress lives in `AsyncSQLAlchemyOAuthStateStore`. Both get the bo
 installations are in the same database as everything else (SQLite or PostgreSQL, shared by
 replicas), in the tables migration 0009 created (bot/store/slack_installs.py).
 
-`Installs` answers the question everything outbound asks: the current bot token of a workspace.
-With token rotation on, a token close to expiry is refreshed first (`oauth.v2.access` with the
-refresh token, through slack_sdk's `AsyncTokenRotator`) and saved, one refresh at a time per
-workspace.
+The app asks for no user token, so the bot token is all there is: bolt runs "bot only"
+(`installation_store_bot_only`), reading and refreshing the workspace's row in `slack_bots`;
+`slack_installations` keeps the record of each install. `Installs` answers the question
+everything outbound asks the same way: the current bot token of a workspace. With token
+rotation on, a token close to expiry is refreshed first (`oauth.v2.access` with the refresh
+token, through slack_sdk's `AsyncTokenRotator`) and saved, one refresh at a time per workspace.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.sqlalchemy import (
     AsyncSQLAlchemyInstallationStore,
     SQLAlchemyInstallationStore,
@@ -82,12 +84,12 @@ class Installs:
         )
         self._refreshing: dict[str, asyncio.Lock] = {}
 
-    async def latest(self, team_id: str) -> Installation | None:
-        """The workspace's newest installation, whatever Enterprise Grid it may be part of.
+    async def latest(self, team_id: str) -> Bot | None:
+        """The workspace's newest bot, whatever Enterprise Grid it may be part of.
 
         (The store's own find methods also match on the enterprise id, which an outbound
         message does not know.)"""
-        table = self.store.installations
+        table = self.store.bots
         query = (
             table.select()
             .where(table.c.client_id == self.store.client_id, table.c.team_id == team_id)
@@ -98,26 +100,26 @@ class Installs:
             row = (await conn.execute(query)).mappings().first()
         if row is None or row["bot_token"] is None:
             return None
-        return SQLAlchemyInstallationStore.build_installation_entity(row)
+        return SQLAlchemyInstallationStore.build_bot_entity(row)
 
     async def bot_token(self, team_id: str) -> str | None:
         """The workspace's bot token, refreshed first when it is about to expire; None when
         the app is not installed there."""
-        installation = await self.latest(team_id)
-        if installation is None or installation.bot_refresh_token is None:
-            return installation.bot_token if installation else None
+        bot = await self.latest(team_id)
+        if bot is None or bot.bot_refresh_token is None:
+            return bot.bot_token if bot else None
         lock = self._refreshing.setdefault(team_id, asyncio.Lock())
         async with lock:
             # Read again under the lock: another send may have refreshed it meanwhile.
-            installation = await self.latest(team_id)
-            if installation is None:
+            bot = await self.latest(team_id)
+            if bot is None:
                 return None
-            refreshed = await self._rotator.perform_token_rotation(
-                installation=installation, minutes_before_expiration=self.rotate_minutes
+            refreshed = await self._rotator.perform_bot_token_rotation(
+                bot=bot, minutes_before_expiration=self.rotate_minutes
             )
             if refreshed is None:
-                return installation.bot_token
-            await self.store.async_save(refreshed)
+                return bot.bot_token
+            await self.store.async_save_bot(refreshed)
             log.info("refreshed the bot token of Slack workspace %s", team_id)
             return refreshed.bot_token
 
