@@ -184,54 +184,7 @@ class SlackAdapter:
         signing_secret = secret.get_secret_value() if secret else ""
         self.installs: Installs | None = None
         if self.oauth:
-            assert settings.slack_client_id and settings.slack_client_secret
-            client_id = settings.slack_client_id
-            client_secret = settings.slack_client_secret.get_secret_value()
-            # slack_sdk's stores on the bot's own engine: one database, shared by replicas.
-            store = installation_store(client_id, services.db.engine)
-            self.installs = Installs(store, client_id, client_secret, self.client)
-            self.workspaces = Workspaces(
-                self._session,
-                settings.slack_api_url,
-                self._groups_of_team,
-                installs=self.installs,
-                teams_of=self._teams_of,
-            )
-            self.install_flow = InstallFlow(self.installs, self.workspaces, self._join)
-            self.app = AsyncApp(
-                client=self.client,
-                signing_secret=signing_secret,
-                process_before_response=True,
-                logger=bolt_log,
-                installation_store=store,
-                # Only bot tokens: one query of slack_bots per request.
-                installation_store_bot_only=True,
-                # Bolt's own authorize over the installations, built here so that its token
-                # refreshes go to SLACK_API_URL (the one bolt builds would call slack.com);
-                # it caches each token's auth.test, so a command costs no extra call.
-                authorize=AsyncInstallationStoreAuthorize(
-                    logger=bolt_log,
-                    installation_store=store,
-                    bot_only=True,
-                    client_id=client_id,
-                    client_secret=client_secret,
-                    token_rotation_expiration_minutes=ROTATE_MINUTES,
-                    cache_enabled=True,
-                    client=self.client,
-                ),
-                oauth_settings=oauth_settings(
-                    client_id=client_id,
-                    client_secret=client_secret,
-                    api_url=settings.slack_api_url,
-                    redirect_uri=self.redirect_url if settings.public_url else None,
-                    store=store,
-                    states=state_store(services.db.engine),
-                    callbacks=self.install_flow.callbacks(),
-                ),
-                user_facing_authorize_error_message=NOT_INSTALLED,
-            )
-            assert self.app.oauth_flow is not None
-            self.install_flow.add_routes(web_app, self.app.oauth_flow)
+            self.app = self._installed_app(bolt_log, signing_secret, web_app)
         else:
             self.workspaces = Workspaces(
                 self._session,
@@ -273,6 +226,61 @@ class SlackAdapter:
         self._connected = False
         self._reconnect: asyncio.Task[None] | None = None
         self.ack_budget = ACK_BUDGET
+
+    def _installed_app(
+        self, bolt_log: logging.Logger, signing_secret: str, web_app: web.Application
+    ) -> AsyncApp:
+        """Bolt for OAuth installs: its install flow and authorize over slack_sdk's stores,
+        which get the bot's own engine (one database, shared by replicas)."""
+        settings, engine = self.settings, self.services.db.engine
+        assert settings.slack_client_id and settings.slack_client_secret
+        client_id = settings.slack_client_id
+        client_secret = settings.slack_client_secret.get_secret_value()
+        store = installation_store(client_id, engine)
+        self.installs = Installs(store, client_id, client_secret, self.client)
+        self.workspaces = Workspaces(
+            self._session,
+            settings.slack_api_url,
+            self._groups_of_team,
+            installs=self.installs,
+            teams_of=self._teams_of,
+        )
+        flow = InstallFlow(self.installs, self.workspaces, self._join)
+        app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            process_before_response=True,
+            logger=bolt_log,
+            installation_store=store,
+            # Only bot tokens: one query of slack_bots per request.
+            installation_store_bot_only=True,
+            # Bolt's own authorize over the installations, built here so that its token
+            # refreshes go to SLACK_API_URL (the one bolt builds would call slack.com);
+            # it caches each token's auth.test, so a command costs no extra call.
+            authorize=AsyncInstallationStoreAuthorize(
+                logger=bolt_log,
+                installation_store=store,
+                bot_only=True,
+                client_id=client_id,
+                client_secret=client_secret,
+                token_rotation_expiration_minutes=ROTATE_MINUTES,
+                cache_enabled=True,
+                client=self.client,
+            ),
+            oauth_settings=oauth_settings(
+                client_id=client_id,
+                client_secret=client_secret,
+                api_url=settings.slack_api_url,
+                redirect_uri=self.redirect_url if settings.public_url else None,
+                store=store,
+                states=state_store(engine),
+                callbacks=flow.callbacks(),
+            ),
+            user_facing_authorize_error_message=NOT_INSTALLED,
+        )
+        assert app.oauth_flow is not None
+        flow.add_routes(web_app, app.oauth_flow)
+        return app
 
     # ------------------------------------------------------------------ lifecycle
 
