@@ -49,6 +49,7 @@ NOT_SERVED = (
 NOT_INSTALLED = (
     "communitybot is not installed in this workspace; ask a workspace admin to install it again."
 )
+NOT_RECORDED = "The bot could not record the installation just now; please try again in a minute."
 NO_ORG_INSTALLS = (
     "The app can be installed in a workspace, not across an Enterprise Grid organization; "
     "install it in each workspace instead."
@@ -127,7 +128,14 @@ class InstallFlow:
             )
             return page(400, "Not installed", NO_ORG_INSTALLS)
         name = installation.team_name or team_id
-        if not await self.join(team_id, name, installation.user_id):
+        try:
+            served = await self.join(team_id, name, installation.user_id)
+        except Exception:
+            # The workspace must not stay installed without a community (or the reverse).
+            log.exception("could not record the Slack install of workspace %s", team_id)
+            await self.installs.remove(team_id, installation.enterprise_id)
+            return page(503, "Not installed", NOT_RECORDED)
+        if not served:
             await self.installs.remove(team_id, installation.enterprise_id)
             log.warning(
                 "refused the Slack install of workspace %s: no community serves it", team_id

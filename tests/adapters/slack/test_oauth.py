@@ -225,6 +225,18 @@ async def test_a_workspace_no_community_serves_is_refused(sqlite_url: str, fake:
         assert answer.text == NOT_INSTALLED
 
 
+async def test_an_install_that_cannot_be_recorded_is_undone(
+    sqlite_url: str, fake: SlackFake
+) -> None:
+    async with oauth_bot(sqlite_url, fake) as bot:
+        # Slack names an installer the communities cannot take as a member id.
+        status, page = await install(bot, fake, ALPHA, user="not-a-member-id")
+        assert status == 503 and "try again" in page
+        async with bot.app.db.sessions() as session:
+            for table in (bots, installations):
+                assert await session.scalar(select(func.count()).select_from(table)) == 0
+
+
 async def test_open_installs_give_a_new_workspace_a_community(
     sqlite_url: str, fake: SlackFake
 ) -> None:
