@@ -363,7 +363,10 @@ class Settings(BaseModel):
 
     @property
     def discord_guild_ids(self) -> list[int]:
-        """Every community's Discord guilds, in file order: where commands are synced."""
+        """Every community's Discord guilds, in file order: where commands are synced (none,
+        meaning globally, with open_installs: a guild that joins later needs them too)."""
+        if self.open_installs:
+            return []
         return list(
             dict.fromkeys(g for _key, s in self.per_community() for g in s.discord.guild_ids)
         )

@@ -162,15 +162,31 @@ async def export(
     (write_json if fmt == "json" else write_csv)(data, out)
 
 
+async def _stored(settings: Settings, key: str) -> bool:
+    from bot.store.communities import by_key
+
+    db = Database(settings.database_url)
+    try:
+        async with db.sessions() as session:
+            return await by_key(session, key) is not None
+    except (DBAPIError, OSError):  # not migrated, or unreachable: then it is not there
+        return False
+    finally:
+        await db.dispose()
+
+
 def main(settings: Settings, args: argparse.Namespace) -> int:
     if getattr(args, "export_what", None) != "heroes":
         print("communitybot: say what to export: `communitybot export heroes`.", file=sys.stderr)
         return EXIT_REFUSED
     keys = [key for key, _ in settings.per_community()]
     key = getattr(args, "community", None) or keys[0]
-    if key not in keys:
+    # A community created from an install (open_installs) is in the database, not the file.
+    created = settings.open_installs and key.startswith(("slack-", "discord-"))
+    if key not in keys and not (created and asyncio.run(_stored(settings, key))):
         print(
-            f"communitybot: there is no community “{key}” in the config; "
+            f"communitybot: there is no community “{key}” in the config"
+            f"{' or created from an install' if settings.open_installs else ''}; "
             f"its communities are {', '.join(keys)}.",
             file=sys.stderr,
         )

@@ -109,7 +109,9 @@ class Communities:
         self._misses: dict[tuple[Platform, str], datetime] = {}
         # Each community's own "settled" facts (Services.settled), so that none leaks across.
         self._settled: dict[int, set[Hashable]] = {}
-        self._refreshed_at: datetime | None = None
+        # Each row's `revision` as last read, so a refresh rebuilds only what changed.
+        self._seen: dict[int, int] = {}
+        self._active = 0  # how many are served (len() is read on every page request)
         # Set by the App: run a new community's start hooks and background work, or stop it.
         self.on_created: OnCreated | None = None
         self.on_left: OnLeft | None = None
@@ -123,7 +125,7 @@ class Communities:
         return (c for c in self._by_key.values() if c.active)
 
     def __len__(self) -> int:
-        return sum(1 for c in self._by_key.values() if c.active)
+        return self._active
 
     @property
     def default(self) -> Community:
@@ -275,36 +277,37 @@ class Communities:
             await self.on_left(updated)
         return updated
 
-    async def save_own(self, community: Community, own: OwnSettings) -> Community:
-        """Store what a created community's maintainers set, and serve it from now on."""
-        if not community.created or self.base is None or self.db is None:
-            raise ValueError("only a community created from an install has settings of its own")
-        async with self.db.session() as session:
-            await store.save_own_settings(session, community.id, own.to_json(), self.clock())
+    def serve_own(self, community_id: int, own: OwnSettings) -> Community | None:
+        """Serve what a created community's maintainers set (stored by the caller)."""
+        community = self._by_id.get(community_id)
+        if community is None or not community.created:
+            return None
         return self._put(self._rebuilt(community, own))
 
     async def load(self) -> None:
         """Read the created communities at start (the config ones are already here)."""
         if self.db is None or self.base is None:
             return
-        self._refreshed_at = self.clock()
         async with self.db.sessions() as session:
-            rows = await store.created(session)
+            rows = await store.everyone(session)
         for row in rows:
-            self._put(self._from_row(row))
+            self._seen[row.id] = row.revision
+            if row.origin != CommunityOrigin.CONFIG:
+                self._put(self._from_row(row))
 
     async def refresh(self) -> list[Community]:
-        """Reload what other replicas changed since the last look; returns the communities
-        that became active here (whose background work must start)."""
+        """Reload what other replicas changed (a row whose `revision` differs from the one
+        read before); returns the communities that became active here, whose background
+        work has been started."""
         if self.db is None or self.base is None:
             return []
-        since = self._refreshed_at or datetime.min.replace(tzinfo=UTC)
-        self._refreshed_at = self.clock()
-        # A little overlap: a change committed while this read ran is read again next time.
         async with self.db.sessions() as session:
-            rows = await store.changed_since(session, since - timedelta(seconds=5))
+            rows = await store.everyone(session)
         started = []
         for row in rows:
+            if self._seen.get(row.id) == row.revision:
+                continue
+            self._seen[row.id] = row.revision
             before = self._by_id.get(row.id)
             if row.origin == CommunityOrigin.CONFIG:
                 if before is not None:
@@ -327,8 +330,11 @@ class Communities:
             for p in self._places(before):
                 if self._by_place.get(p) is before:
                     del self._by_place[p]
+        self._active += int(community.active) - int(before is not None and before.active)
         self._by_key[community.key] = community
         self._by_id[community.id] = community
+        if community.id == self._default.id:
+            self._default = community
         if community.active:
             for p in self._places(community):
                 self._by_place[p] = community
@@ -350,8 +356,13 @@ class Communities:
 
     @staticmethod
     def _all_left(community: Community, platform: Platform) -> bool:
-        """Whether every place the community has on `platform` was left (or, for the single
-        form, which lists none, whether any was)."""
+        """Whether every place the community has on `platform` was left.
+
+        The single form lists none: there its one Slack workspace (one token) leaving stops
+        Slack, but the bot may be in several guilds, and a post to a guild it left fails on
+        its own (permanently, so without retries)."""
+        if not community.mapped and platform is Platform.DISCORD:
+            return False
         ids = community.team_ids if platform is Platform.SLACK else community.guild_ids
         mine = {f"{platform.value}:{i}" for i in ids}
         left = {p for p in community.left_places if p.startswith(f"{platform.value}:")}

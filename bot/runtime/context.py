@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,9 @@ from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
 from bot.store.members import ensure_member
 from bot.store.models import AuditEntry, Member
+
+# The session's list of what to run once it has committed (see Context.after_commit).
+AFTER_COMMIT = "communitybot.after_commit"
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -56,6 +60,10 @@ class Context:
 
     async def member_for(self, ref: MemberRef) -> Member:
         return await ensure_member(self.session, self.community_id, ref, self.now)
+
+    def after_commit(self, then: Callable[[], object]) -> None:
+        """Run `then` once this command's transaction has committed (never if it failed)."""
+        self.session.info.setdefault(AFTER_COMMIT, []).append(then)
 
     def audit(self, action: str, detail: str = "", outcome: str = "ok") -> None:
         """Record a maintainer action in this transaction (so it exists only if the action does)."""

@@ -21,7 +21,7 @@ from bot.core.errors import PermissionDenied, UserError
 from bot.core.invocation import Actor, Invocation, MemberRef, Place, Platform, Press
 from bot.core.message import Button, ButtonStyle, Message, para
 from bot.core.replies import Reply
-from bot.runtime.context import Context, audit_entry
+from bot.runtime.context import AFTER_COMMIT, Context, audit_entry
 from bot.runtime.drain import RESTARTING, CommandGate
 from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
@@ -270,6 +270,8 @@ class Dispatcher:
             reply = await body(ctx)
             reply = replace(reply, zone=member.timezone)
             wake = enqueued(session)
+        for then in session.info.pop(AFTER_COMMIT, ()):
+            then()
         if wake:
             # Only now, after the commit, can the timer see the new rows.
             services.wake()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,24 +28,15 @@ def place_name(platform: str, place_id: str) -> str:
     return f"{platform}:{place_id}"
 
 
-async def created(session: AsyncSession) -> Sequence[Community]:
-    """Every community created from an install, active or not (for a start)."""
-    rows = await session.scalars(
-        select(Community).where(Community.origin != CommunityOrigin.CONFIG).order_by(Community.id)
-    )
+async def everyone(session: AsyncSession) -> Sequence[Community]:
+    """Every community row, config ones included (read at start and on each refresh: a few
+    hundred bytes a community)."""
+    rows = await session.scalars(select(Community).order_by(Community.id))
     return rows.all()
 
 
 async def by_key(session: AsyncSession, key: str) -> Community | None:
     return await session.scalar(select(Community).where(Community.key == key))
-
-
-async def changed_since(session: AsyncSession, since: datetime) -> Sequence[Community]:
-    """Rows changed after `since` (by any replica): what a refresh reloads."""
-    rows = await session.scalars(
-        select(Community).where(Community.updated_at > since).order_by(Community.id)
-    )
-    return rows.all()
 
 
 async def join(
@@ -76,6 +68,7 @@ async def join(
                     left_places=[],
                     own_settings={"maintainers": [maintainer] if maintainer else []},
                     updated_at=now,
+                    revision=1,
                 )
                 session.add(row)
                 await session.flush()
@@ -91,7 +84,7 @@ async def join(
         row.active = True
         row.own_settings = own
         row.name = name.strip()[:100] or row.name
-        row.updated_at = now
+        _changed(row, now)
     return row
 
 
@@ -100,7 +93,7 @@ async def rejoin_place(session: AsyncSession, community_id: int, place: str, now
     row = await session.get(Community, community_id)
     if row is not None and place in (row.left_places or []):
         row.left_places = [p for p in row.left_places if p != place]
-        row.updated_at = now
+        _changed(row, now)
 
 
 async def leave(
@@ -123,7 +116,7 @@ async def leave(
         row.active = False
     elif place not in (row.left_places or []):
         row.left_places = [*(row.left_places or []), place]
-    row.updated_at = now
+    _changed(row, now)
     if fail is None:
         return 0
     platform = place.partition(":")[0]
@@ -146,12 +139,26 @@ async def fail_pending(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def own_settings_for_update(session: AsyncSession, community_id: int) -> dict[str, Any]:
+    """A community's own settings as stored now, locked until this transaction ends, so a
+    change made on another replica a moment ago is built on, not overwritten."""
+    own = await session.scalar(
+        select(Community.own_settings).where(Community.id == community_id).with_for_update()
+    )
+    return dict(own or {})
+
+
 async def save_own_settings(
-    session: AsyncSession, community_id: int, own: dict[str, object], now: datetime
+    session: AsyncSession, community_id: int, own: dict[str, Any], now: datetime
 ) -> None:
     """Store what a created community's maintainers set; other replicas reload it."""
     await session.execute(
         update(Community)
         .where(Community.id == community_id)
-        .values(own_settings=own, updated_at=now)
+        .values(own_settings=own, updated_at=now, revision=Community.revision + 1)
     )
+
+
+def _changed(row: Community, now: datetime) -> None:
+    row.updated_at = now
+    row.revision = Community.revision + 1  # in SQL: two writers both count

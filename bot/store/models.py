@@ -66,8 +66,10 @@ class Community(Base):
     left_places: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # What a created community's maintainers set by command (bot.config.OwnSettings).
     own_settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
-    # Bumped on each change above, so other replicas reload only what changed.
     updated_at: Mapped[datetime | None]
+    # Bumped by each change above, so other replicas reload only what changed (a counter,
+    # not a time: two changes in one instant, or replicas whose clocks differ, still count).
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Person(Base):

@@ -1,4 +1,4 @@
-"""communities created at run time: origin, place, active, left places, own settings
+"""communities created at run time: origin, place, active, left places, own settings, revision
 
 Revision ID: 0010
 Revises: 0009
@@ -33,9 +33,18 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("updated_at", bot.store.types.UTCDateTime(timezone=True), nullable=True)
         )
+        batch.add_column(sa.Column("revision", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("communities") as batch:
-        for name in ("updated_at", "own_settings", "left_places", "active", "place_id", "origin"):
+        for name in (
+            "revision",
+            "updated_at",
+            "own_settings",
+            "left_places",
+            "active",
+            "place_id",
+            "origin",
+        ):
             batch.drop_column(name)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import load_settings
-from bot.config import ConfigError
+from bot.config import ConfigError, OwnSettings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
 
@@ -211,3 +211,43 @@ def test_the_commented_example_of_two_communities_is_valid(tmp_path: Path) -> No
     assert alpha.slack.team_ids == ["T012ALPHA1"] and beta.slack.team_ids == ["T012BETA01"]
     assert [m.id for m in alpha.file.section("meetings")] == ["sync"]
     assert [s.name for s in beta.file.section("surveys")] == ["2026 Community Survey"]
+    assert settings.open_installs is True
+    # With open_installs, commands are registered globally: a guild joining later has them.
+    assert settings.discord_guild_ids == []
+
+
+def test_open_installs_needs_the_communities_form(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[community]\nname = "Solo"\n[deployment]\nopen_installs = true\n')
+    assert found == [
+        "deployment.open_installs: the single [community] form serves every workspace and "
+        "guild as one community, so nothing is created for an install; declare "
+        "[[communities]] instead, or remove open_installs"
+    ]
+    solo = load_settings(write(tmp_path, "[deployment]\nopen_installs = false\n"), env={})
+    assert solo.open_installs is False
+    wrong = problems(tmp_path, TWO + '\n[deployment]\nopen_installs = "maybe"\n')
+    assert wrong == [
+        "deployment.open_installs: Input should be a valid boolean, unable to interpret input"
+    ]
+
+
+def test_a_created_community_starts_from_the_defaults(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(tmp_path, TWO + "\n[deployment]\nopen_installs = true\n"), env={}
+    )
+    own = OwnSettings(announce_channels=("940000000000000001",), maintainers=("700",))
+    made = settings.created("discord", "920000000000000099", "  Newcomers  ", own)
+    assert made.community.name == "Newcomers" and made.community.timezone == "UTC"
+    assert made.discord.guild_ids == [920000000000000099]
+    assert made.discord.announce_channels == [940000000000000001]
+    assert made.discord.maintainers == [700] and made.discord.manage_server_maintainers
+    assert made.slack.team_ids == [] and made.slack.maintainers == []
+    # Every feature section at its default, not another community's.
+    assert made.file.section("heroes").period == "monthly"
+    assert made.file.section("meetings") == [] and made.file.section("surveys") == []
+    assert made.file.section("web").public_page is False
+    assert made.file.retention.deliveries_days == 30
+    slack = settings.created("slack", "T0NEW0001", "", OwnSettings(public_page=True))
+    assert slack.community.name == "T0NEW0001" and slack.slack.team_ids == ["T0NEW0001"]
+    assert slack.file.section("web").public_page is True
+    assert OwnSettings.from_json(own.to_json()) == own

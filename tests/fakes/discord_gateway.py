@@ -12,7 +12,8 @@ that from DISCORD_API_URL / DISCORD_GATEWAY_URL) and run discord.py unmodified.
         reply = await fake.wait_for_reply(iid)
 
 The gateway here: HELLO, heartbeat ACK, READY after IDENTIFY, GUILD_CREATE (members listed
-only with the presences intent, as Discord does), shards routed by
+only with the presences intent, as Discord does; also for a guild added later), GUILD_DELETE
+for a guild the bot is removed from, shards routed by
 `(guild_id >> 22) % shard_count`, RESUME replaying what a dropped socket missed, and
 zlib-stream transport compression when asked. The REST half is in discord_rest.py.
 """
@@ -193,6 +194,15 @@ class DiscordFake(DiscordRestApi):
         for session in self._live_sessions(guild_id):
             self._spawn(self._emit(session, "GUILD_CREATE", self._guild_create(guild, session)))
         return guild
+
+    async def remove_guild(self, guild: FakeGuild | int) -> None:
+        """The bot is removed from a guild (kicked, or the guild deleted): GUILD_DELETE
+        without `unavailable`, which is how Discord tells it from an outage."""
+        guild = self._guild(guild)
+        sessions = self._live_sessions(guild.id)
+        del self.guilds[guild.id]
+        for session in sessions:
+            await self._emit(session, "GUILD_DELETE", {"id": str(guild.id)})
 
     def add_member(
         self,

@@ -3,6 +3,7 @@ another replica, isolated from the config's communities, and their deliveries st
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -15,6 +16,8 @@ from bot.core.invocation import Actor, Invocation, Place, Platform
 from bot.core.plaintext import render
 from bot.core.replies import Reply
 from bot.core.targets import Target, TargetKind
+from bot.runtime.feature import Feature, Setup
+from bot.runtime.services import Services
 from bot.scheduling.deliveries import NOTICE_KIND, Planned, enqueue
 from bot.store.models import Community as CommunityRow
 from bot.store.models import Delivery, DeliveryState
@@ -190,3 +193,99 @@ async def test_a_config_community_left_stops_its_sends_until_it_is_back(
         back = await communities.joined(Platform.SLACK, TEAM, name="Alpha", maintainer=None)
         assert back is not None and back.id == alpha.id
         assert communities.sends_stopped(alpha.id, Platform.SLACK) is None
+
+
+async def test_a_created_community_gets_start_hooks_and_background_work(
+    sqlite_url: str, clock: Clock
+) -> None:
+    hooked: list[int] = []
+    running: dict[int, asyncio.Event] = {}
+    cancelled: list[int] = []
+    stopped = asyncio.Event()
+
+    async def hook(services: Services) -> None:
+        hooked.append(services.community_id)
+
+    async def work(services: Services) -> None:
+        running.setdefault(services.community_id, asyncio.Event()).set()
+        try:
+            await asyncio.Event().wait()  # a feature's loop, until the bot stops or leaves
+        except asyncio.CancelledError:
+            cancelled.append(services.community_id)
+            stopped.set()
+            raise
+
+    def register(setup: Setup) -> None:
+        setup.on_start(hook)
+        setup.background("recording", work)
+
+    app = App(
+        make_settings(sqlite_url, OPEN, http_port=0),
+        http=False,
+        resolver=fake_resolver,
+        clock=clock,
+        extra_features=(Feature("recording", register),),
+    )
+    await app.start()
+    try:
+        communities = app.services.communities
+        assert communities is not None
+        alpha = communities.by_key("alpha")
+        assert alpha is not None and hooked == [alpha.id]
+        made = await communities.joined(Platform.DISCORD, GUILD, name="G", maintainer=None)
+        assert made is not None and hooked == [alpha.id, made.id]
+        await asyncio.wait_for(running.setdefault(made.id, asyncio.Event()).wait(), 5)
+        await communities.left(Platform.DISCORD, GUILD)
+        await asyncio.wait_for(stopped.wait(), 5)
+        assert cancelled == [made.id]
+    finally:
+        await app.stop()
+
+
+async def test_the_single_form_serves_every_place_and_stops_slack_on_uninstall(
+    any_db_url: str, clock: Clock
+) -> None:
+    async with started(any_db_url, {"community": {"name": "Solo"}}, clock) as app:
+        communities = app.services.communities
+        assert communities is not None
+        solo = communities.default
+        joined = await communities.joined(Platform.DISCORD, GUILD, name="Any", maintainer=None)
+        assert joined is solo and len(communities) == 1
+        # One of the guilds it is in removed the bot: the others still get their posts.
+        await communities.left(Platform.DISCORD, GUILD)
+        assert communities.sends_stopped(solo.id, Platform.DISCORD) is None
+        # Its one workspace uninstalled the app: nothing more goes to Slack.
+        await _pending(app, solo.id, "CNEWS", Platform.SLACK)
+        await communities.left(Platform.SLACK, OTHER_TEAM)
+        assert communities.sends_stopped(solo.id, Platform.SLACK) == (
+            "not sent: the bot was removed from this workspace"
+        )
+        async with app.db.sessions() as session:
+            (row,) = await session.scalars(select(Delivery))
+        assert row.state == DeliveryState.FAILED
+        await communities.joined(Platform.SLACK, OTHER_TEAM, name="Solo", maintainer=None)
+        assert communities.sends_stopped(solo.id, Platform.SLACK) is None
+
+
+async def test_a_setting_made_on_one_replica_reaches_the_other(
+    any_db_url: str, clock: Clock
+) -> None:
+    async with (
+        started(any_db_url, OPEN, clock) as first,
+        started(any_db_url, OPEN, clock) as second,
+    ):
+        assert first.services.communities is not None and second.services.communities is not None
+        await first.services.communities.joined(
+            Platform.SLACK, OTHER_TEAM, name="Newcomers", maintainer="UINSTALLER"
+        )
+        await second.refresh_communities()
+        assert (await command(second, OTHER_TEAM, "UINSTALLER", "page on")).outcome == "ok"
+        added = await command(first, OTHER_TEAM, "UINSTALLER", "channel add C0NEWS01")
+        assert added.outcome == "ok", text(added)
+        seen = second.services.communities.by_key("slack-t0new0001")
+        assert seen is not None and seen.settings.slack.announce_channels == []
+        await second.refresh_communities()
+        seen = second.services.communities.by_key("slack-t0new0001")
+        assert seen is not None and seen.settings.slack.announce_channels == ["C0NEWS01"]
+        # What the second one stored is not lost by the first one's later change.
+        assert seen.own.public_page is True

@@ -30,9 +30,11 @@ BOT_TOKEN = "xoxb-scenario-bot-token"
 COMMAND_CHANNEL = "CGENERAL"
 
 _MENTION_TYPED = re.compile(r"(?<![\w<])@([a-z][a-z0-9_.-]*)")
+_CHANNEL_TYPED = re.compile(r"(?<![\w<&])#([a-z][a-z0-9_-]*)")
 _URL_TYPED = re.compile(r"https?://[^\s\"“”]+")
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+\|([^>]*)>")
 _SPECIAL = re.compile(r"<!(here|channel|everyone)>")
 _SUBTEAM = re.compile(r"<!subteam\^([A-Z0-9]+)>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
@@ -43,10 +45,15 @@ def user_id(name: str) -> str:
     return "U" + name.upper().replace(".", "").replace("-", "").replace("_", "")
 
 
+def channel_id(name: str) -> str:
+    return "C" + name.upper().replace("-", "").replace("_", "")
+
+
 def typed(text: str) -> str:
     """Command text as a Slack client sends it with `should_escape: true`."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _URL_TYPED.sub(lambda m: f"<{m.group(0)}>", text)
+    text = _CHANNEL_TYPED.sub(lambda m: f"<#{channel_id(m.group(1))}|{m.group(1)}>", text)
     # Clients send `<@U…>` or, with a label, `<@U…|name>`; the label form is the harder one.
     return _MENTION_TYPED.sub(lambda m: f"<@{user_id(m.group(1))}|{m.group(1)}>", text)
 
@@ -88,6 +95,7 @@ class SlackDriver:
         """Slack mrkdwn as a Slack client shows it (times as the fallback in CONTRACT's format)."""
         text = _DATE.sub(lambda m: m.group(1), mrkdwn)
         text = _USER.sub(lambda m: "@" + self._names.get(m.group(1), m.group(1)), text)
+        text = _CHANNEL.sub(lambda m: "#" + m.group(1), text)
         text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
         text = _SUBTEAM.sub(lambda m: "@" + m.group(1), text)
 

@@ -33,6 +33,7 @@ from bot.core.invocation import Actor, Invocation, MemberRef, Place, Platform, P
 from bot.core.message import Message
 from bot.core.targets import Target
 from bot.runtime.dispatch import Dispatcher, Prepared
+from bot.runtime.permissions import MANAGE_SERVER
 from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
@@ -60,15 +61,14 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def actor_of(user: discord.User | discord.Member) -> Actor:
-    roles = getattr(user, "roles", [])
-    return Actor(
-        Platform.DISCORD,
-        str(user.id),
-        user.display_name,
-        frozenset(str(r.id) for r in roles if not r.is_default()),
-        user.bot,
-    )
+def actor_of(interaction: discord.Interaction) -> Actor:
+    """Who typed: their role ids, and whether they may manage the server there (the
+    interaction carries their permissions in that channel)."""
+    user = interaction.user
+    roles = {str(r.id) for r in getattr(user, "roles", []) if not r.is_default()}
+    if interaction.guild_id is not None and interaction.permissions.manage_guild:
+        roles.add(MANAGE_SERVER)
+    return Actor(Platform.DISCORD, str(user.id), user.display_name, frozenset(roles), user.bot)
 
 
 def place_of(interaction: discord.Interaction) -> Place:
@@ -198,14 +198,52 @@ class DiscordAdapter:
 
         async def on_guild_available(guild: discord.Guild) -> None:
             self._guild_arrived.set()
+            # A guild the bot joined while it was not running is met here first.
+            await self._joined(guild)
 
-        client.event(on_guild_available)
+        async def on_guild_join(guild: discord.Guild) -> None:
+            await self._joined(guild)
+
+        async def on_guild_remove(guild: discord.Guild) -> None:
+            # Sent for a removal only: an outage's GUILD_DELETE is `guild_unavailable`.
+            await self._left(guild)
+
+        for handler in (on_guild_available, on_guild_join, on_guild_remove):
+            client.event(handler)
 
         async def on_interaction(interaction: discord.Interaction) -> None:
             if interaction.type is discord.InteractionType.component:
                 await self._on_press(interaction)
 
         client.event(on_interaction)
+
+    async def _joined(self, guild: discord.Guild) -> None:
+        """The community of a guild the bot is in: its config one, or (open_installs) one of
+        its own, whose maintainers are the members with Manage Server."""
+        communities = self.services.communities
+        if communities is None:
+            return
+        try:
+            community = await communities.joined(
+                Platform.DISCORD, str(guild.id), name=guild.name or "", maintainer=None
+            )
+        except Exception:
+            log.exception("could not set up the community of guild %s", guild.id)
+            return
+        if community is None:
+            log.info("guild %s is not part of any community (open_installs is off)", guild.id)
+
+    async def _left(self, guild: discord.Guild) -> None:
+        communities = self.services.communities
+        if communities is None:
+            return
+        try:
+            community = await communities.left(Platform.DISCORD, str(guild.id))
+        except Exception:
+            log.exception("could not record leaving guild %s", guild.id)
+            return
+        if community is not None:
+            log.info("left guild %s: %s sends nothing there now", guild.id, community.key)
 
     @property
     def busy(self) -> bool:
@@ -375,7 +413,7 @@ class DiscordAdapter:
     ) -> None:
         inv = Invocation(
             command=spec.command,
-            actor=actor_of(interaction.user),
+            actor=actor_of(interaction),
             place=place_of(interaction),
             path=spec.path,
             options=options,
@@ -409,7 +447,7 @@ class DiscordAdapter:
             return
         press = Press(
             custom_id,
-            actor_of(interaction.user),
+            actor_of(interaction),
             place_of(interaction),
             dedup_key=str(interaction.id),
         )

@@ -1,1 +1,1 @@
-"""/communitybot: help, a member's time zone, the audit log."""
+"""/communitybot: help, a member's time zone, the audit log, a created community's set-up."""

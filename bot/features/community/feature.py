@@ -16,6 +16,7 @@ from bot.core.message import (
     message,
     para,
 )
+from bot.features.community import own_settings
 from bot.runtime.context import Context
 from bot.runtime.feature import Feature, Setup
 from bot.store import audit as audit_store
@@ -87,7 +88,7 @@ async def audit_command(ctx: Context) -> Message:
 
 def register(setup: Setup) -> None:
     registry = setup.commands
-    registry.group(GROUP, "help, your time zone, the audit log")
+    registry.group(GROUP, "help, your time zone, the audit log, a created community's set-up")
     registry.add(
         CommandSpec(
             GROUP,
@@ -131,6 +132,8 @@ def register(setup: Setup) -> None:
             read_only=True,
         )
     )
+
+    own_settings.register(setup, GROUP)
 
 
 FEATURE = Feature("community", register)
