@@ -585,8 +585,12 @@ class SlackAdapter:
         await self.installs.remove(team_id, enterprise_id)
         self.workspaces.forget(team_id)
         # Its community stops sending there: pending deliveries fail now, with the reason.
-        if self.services.communities is not None:
-            await self.services.communities.left(Platform.SLACK, team_id)
+        # (The single form serves every installed workspace: while others remain, only the
+        # sends to this one fail, each when it comes due.)
+        communities = self.services.communities
+        single = communities is not None and not communities.default.mapped
+        if communities is not None and not (single and await self.installs.teams()):
+            await communities.left(Platform.SLACK, team_id)
         log.warning("Slack workspace %s %s; nothing more is sent there", team_id, what)
 
     # ------------------------------------------------------------------ outbound

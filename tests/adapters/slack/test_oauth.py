@@ -361,6 +361,30 @@ async def test_one_of_a_communitys_two_workspaces_uninstalls(
         )
 
 
+async def test_with_the_single_form_the_other_workspaces_go_on_after_one_uninstalls(
+    sqlite_url: str, fake: SlackFake
+) -> None:
+    async with oauth_bot(sqlite_url, fake, {}) as bot:
+        await install(bot, fake, ALPHA)
+        await install(bot, fake, BETA)
+        fake.oauth.uninstall(ALPHA)
+        await fake.send_event(bot.events, {"type": "app_uninstalled"}, team_id=ALPHA)
+        await notice(bot, "default", "CBETA0001", "still served", timedelta(0))
+        await bot.app.run_due()
+        [post] = fake.calls("chat.postMessage")
+        assert post.ok and post.token == await token_of(fake, BETA)
+
+        # When the last one leaves, the community's Slack sends stop.
+        fake.oauth.uninstall(BETA)
+        await fake.send_event(bot.events, {"type": "app_uninstalled"}, team_id=BETA)
+        await notice(bot, "default", "CBETA0001", "nobody left", timedelta(0))
+        await bot.app.run_due()
+        row = await delivery(bot, "nobody left")
+        assert row.state == DeliveryState.FAILED and row.attempts == 1
+        assert "removed from this workspace" in (row.last_error or "")
+        assert len(fake.calls("chat.postMessage")) == 1
+
+
 # --------------------------------------------------------------------------- rotation
 
 
