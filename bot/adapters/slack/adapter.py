@@ -585,11 +585,10 @@ class SlackAdapter:
         await self.installs.remove(team_id, enterprise_id)
         self.workspaces.forget(team_id)
         # Its community stops sending there: pending deliveries fail now, with the reason.
-        # (The single form serves every installed workspace: while others remain, only the
-        # sends to this one fail, each when it comes due.)
+        # The single form serves whichever workspaces are installed, now and later, so it
+        # does not leave: a send to a workspace without the app fails when it comes due.
         communities = self.services.communities
-        single = communities is not None and not communities.default.mapped
-        if communities is not None and not (single and await self.installs.teams()):
+        if communities is not None and communities.default.mapped:
             await communities.left(Platform.SLACK, team_id)
         log.warning("Slack workspace %s %s; nothing more is sent there", team_id, what)
 

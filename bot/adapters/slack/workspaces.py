@@ -140,7 +140,9 @@ class Workspaces:
         if len(teams) == 1:
             return await self.of_team(teams[0])
         if not teams:
-            raise DeliveryError("no Slack workspace of this community has the app", permanent=True)
+            raise DeliveryError(
+                "no Slack workspace of this community has the app installed", permanent=True
+            )
         known = self._found.get((community_id, ident))
         if known is not None:
             return await self.of_team(known)

@@ -374,15 +374,21 @@ async def test_with_the_single_form_the_other_workspaces_go_on_after_one_uninsta
         [post] = fake.calls("chat.postMessage")
         assert post.ok and post.token == await token_of(fake, BETA)
 
-        # When the last one leaves, the community's Slack sends stop.
+        # When the last one leaves, nothing has a workspace to go to: it fails, once.
         fake.oauth.uninstall(BETA)
         await fake.send_event(bot.events, {"type": "app_uninstalled"}, team_id=BETA)
         await notice(bot, "default", "CBETA0001", "nobody left", timedelta(0))
         await bot.app.run_due()
         row = await delivery(bot, "nobody left")
         assert row.state == DeliveryState.FAILED and row.attempts == 1
-        assert "removed from this workspace" in (row.last_error or "")
+        assert row.last_error == "no Slack workspace of this community has the app installed"
         assert len(fake.calls("chat.postMessage")) == 1
+
+        # A workspace installing again is served again.
+        await install(bot, fake, ALPHA)
+        await notice(bot, "default", "CALPHA001", "back again", timedelta(0))
+        await bot.app.run_due()
+        assert fake.calls("chat.postMessage")[-1].token == await token_of(fake, ALPHA)
 
 
 # --------------------------------------------------------------------------- rotation
