@@ -322,6 +322,13 @@ async def test_uninstall_stops_sends_with_the_reason(sqlite_url: str, fake: Slac
         [answer] = await fake.wait_for(lambda: fake.responses(again.response_url), what="answer")
         assert answer.text == NOT_INSTALLED
 
+        # Installed again, the workspace is served again, with its new token.
+        assert (await install(bot, fake, ALPHA))[0] == 200
+        await notice(bot, "alpha", "CALPHA001", "welcome back", timedelta(0))
+        await bot.app.run_due()
+        last = fake.calls("chat.postMessage")[-1]
+        assert last.args["channel"] == "CALPHA001" and last.token == await token_of(fake, ALPHA)
+
 
 async def test_a_send_to_a_workspace_without_the_app_fails_once_with_the_reason(
     sqlite_url: str, fake: SlackFake
