@@ -139,6 +139,21 @@ async def delivery(bot: Bot, text: str) -> Delivery:
 # --------------------------------------------------------------------------- installing
 
 
+async def test_the_start_up_check_names_a_workspace_without_the_app(
+    sqlite_url: str, fake: SlackFake
+) -> None:
+    config = {
+        "communities": [
+            {"key": "alpha", "slack": {"team_ids": [ALPHA], "announce_channels": ["CALPHA001"]}}
+        ]
+    }
+    async with oauth_bot(sqlite_url, fake, config) as bot:
+        [warning] = bot.app.channel_warnings
+        assert f"CALPHA001 (announce channel): the app is not installed in workspace {ALPHA}" in (
+            warning
+        )
+
+
 async def test_ready_once_the_client_credentials_and_signing_secret_are_set(
     sqlite_url: str, fake: SlackFake
 ) -> None:
