@@ -4,7 +4,10 @@ Each workspace that installs the app through `GET /slack/install` gets its own b
 bolt's OAuth flow saves with slack_sdk's `AsyncSQLAlchemyInstallationStore`; the OAuth `state`
 of a flow in progress lives in `AsyncSQLAlchemyOAuthStateStore`. Both get the bot's engine, so
 installations are in the same database as everything else (SQLite or PostgreSQL, shared by
-replicas), in the tables migration 0009 created (bot/store/slack_installs.py).
+replicas), in the tables migration 0009 created (bot/store/slack_installs.py). The stores open
+their own transactions on that engine, outside `Database.session()`: on SQLite a write waits
+for the lock in sqlite_inline, which never blocks the loop, and the adapter never calls a store
+while it holds a transaction of its own (which would wait for itself).
 
 The app asks for no user token, so the bot token is all there is: bolt runs "bot only"
 (`installation_store_bot_only`), reading and refreshing the workspace's row in `slack_bots`;
