@@ -21,7 +21,7 @@ from bot.core.invocation import Platform
 from bot.core.targets import Target
 from bot.scheduling.deliveries import NOTICE_KIND
 from bot.scheduling.queue import Planned, enqueue
-from bot.store.models import Delivery, DeliveryState
+from bot.store.models import Delivery, DeliveryState, Member
 from bot.store.slack_installs import bots, installations, oauth_states
 from tests.conftest import make_settings
 from tests.fakes import slack_signing
@@ -282,6 +282,22 @@ async def test_two_workspaces_each_use_their_own_token(any_db_url: str, fake: Sl
         assert fake.home_views["UBOB00001"]["blocks"][0]["text"]["text"] == "Beta"
         published = {c.args["user_id"]: c.token for c in fake.calls("views.publish")}
         assert published == {"UALICE001": alpha, "UBOB00001": beta}
+
+        # The same member id typing a command in each workspace is a member of each community.
+        for team in (ALPHA, BETA):
+            sent = await fake.slash_command(
+                bot.events,
+                "/communitybot",
+                "timezone Europe/Berlin",
+                team_id=team,
+                user_id="USAME0001",
+            )
+            assert sent.http is not None and "Europe/Berlin" in sent.http.text
+        async with bot.app.db.sessions() as session:
+            owners = await session.scalars(
+                select(Member.community_id).where(Member.platform_user_id == "USAME0001")
+            )
+            assert sorted(owners) == sorted([bot.community_id("alpha"), bot.community_id("beta")])
 
         # Scheduled messages go out with their community's workspace token.
         await notice(bot, "alpha", "CALPHA001", "for alpha", timedelta(0))
