@@ -15,7 +15,7 @@ from bot.adapters.web import add_health_routes, add_metrics_route, serve
 from bot.config import FileConfig, Settings
 from bot.core.commands import Registry
 from bot.core.invocation import Platform
-from bot.core.ports import Adapter
+from bot.core.ports import Adapter, sending_for
 from bot.core.urls import Resolver, UrlChecker, system_resolver
 from bot.features import FEATURES
 from bot.runtime.channel_access import check_channels
@@ -275,10 +275,11 @@ class App:
         for adapter in self.adapters.values():
             await adapter.start()
         self.channel_warnings = []
-        for _key, settings in self.settings.per_community():
-            self.channel_warnings += await check_channels(
-                settings, self.adapters, self.setup.channel_uses
-            )
+        for community in self.services.communities or ():
+            with sending_for(community.id):
+                self.channel_warnings += await check_channels(
+                    community.settings, self.adapters, self.setup.channel_uses
+                )
         if self.timer is not None:
             self.timer.start()
             # Rows that would only grow (seen event ids, expired confirmations, deliveries

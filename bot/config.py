@@ -390,33 +390,65 @@ class Settings(BaseModel):
 
     @property
     def slack_configured(self) -> bool:
-        return any((self.slack_bot_token, self.slack_signing_secret, self.slack_app_token))
+        return any(
+            (
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.slack_app_token,
+                self.slack_client_id,
+                self.slack_client_secret,
+            )
+        )
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Distribution to many workspaces: each installs the app through Slack's OAuth flow
+        and gets its own bot token (SLACK_CLIENT_ID/SECRET instead of SLACK_BOT_TOKEN)."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
     @property
     def discord_configured(self) -> bool:
         return self.discord_token is not None
 
     def platform_problems(self) -> list[str]:
-        """Incomplete platform credentials, as sentences for `run` to refuse with."""
+        """Incomplete or contradictory platform credentials, as sentences for `run`."""
         problems = []
         if self.slack_configured:
-            if self.slack_bot_token is None:
-                problems.append("SLACK_BOT_TOKEN is not set, but other SLACK_* variables are")
-            if self.slack_signing_secret is None and self.slack_app_token is None:
-                problems.append(
-                    "Slack needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)"
-                )
-        if self.slack_client_id or self.slack_client_secret:
-            problems.append(
-                "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set, but multi-workspace (OAuth) installs "
-                "are not supported yet; unset them and use SLACK_BOT_TOKEN"
-            )
+            problems += self._slack_problems()
         if (self.discord_shard_ids is None) != (self.discord_shard_count is None):
             problems.append("DISCORD_SHARD_IDS and DISCORD_SHARD_COUNT must be set together")
         elif self.discord_shard_ids is not None and self.discord_shard_count is not None:
             bad = [s for s in self.discord_shard_ids if not 0 <= s < self.discord_shard_count]
             if bad:
                 problems.append(f"DISCORD_SHARD_IDS {bad} are outside 0..DISCORD_SHARD_COUNT-1")
+        return problems
+
+    def _slack_problems(self) -> list[str]:
+        """One workspace (SLACK_BOT_TOKEN) or many (SLACK_CLIENT_ID/SECRET), never both."""
+        oauth = self.slack_client_id is not None or self.slack_client_secret is not None
+        if oauth and self.slack_bot_token is not None:
+            return [
+                "SLACK_BOT_TOKEN (one workspace) and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (OAuth "
+                "installs) are both set; unset the client credentials to serve one workspace, "
+                "or the bot token to let workspaces install the app"
+            ]
+        if oauth and not self.slack_oauth:
+            missing = "SLACK_CLIENT_SECRET" if self.slack_client_id else "SLACK_CLIENT_ID"
+            return [f"{missing} is not set; OAuth installs need both client credentials"]
+        if oauth and self.slack_app_token is not None:
+            return [
+                "SLACK_APP_TOKEN (Socket Mode) cannot serve OAuth installs, which need Slack "
+                "to reach the bot over HTTP; unset SLACK_APP_TOKEN"
+            ]
+        if oauth and self.slack_signing_secret is None:
+            return ["OAuth installs need SLACK_SIGNING_SECRET to check Slack's requests"]
+        problems = []
+        if not oauth and self.slack_bot_token is None:
+            problems.append("SLACK_BOT_TOKEN is not set, but other SLACK_* variables are")
+        if self.slack_signing_secret is None and self.slack_app_token is None:
+            problems.append(
+                "Slack needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)"
+            )
         return problems
 
 

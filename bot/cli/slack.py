@@ -1,4 +1,5 @@
-"""`communitybot slack manifest [--socket-mode]`: print the Slack app manifest."""
+"""`communitybot slack manifest [--socket-mode]`: print the Slack app manifest (with the OAuth
+redirect URL when SLACK_CLIENT_ID/SECRET are set)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     socket_mode = bool(args.socket_mode) or settings.slack_app_token is not None
     registry, _ = build_registries()
     sys.stdout.write(manifest_yaml(settings, registry, socket_mode=socket_mode))
-    if not socket_mode:
+    if not socket_mode or settings.slack_oauth:
         problem = url_problem(settings.base_url)
         if problem is not None:
             # The manifest is still printed: it is useful to read, and Socket Mode needs no URL.

@@ -2,11 +2,19 @@
 
 A platform is a handful of verbs (after opsdroid's connector). Every adapter implements all
 of them; nothing is discovered with getattr.
+
+`outbound_community` says which community a send, edit, delete or channel check is for. Most
+platforms need not know (a Discord channel id is one channel everywhere), so it is not part of
+every verb's signature: the delivery runner and the start-up check set it, and an adapter that
+serves each community through its own credentials (Slack, with a bot token per installed
+workspace) reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Protocol
 
 from bot.core.invocation import Platform
@@ -22,6 +30,19 @@ class DeliveryError(Exception):
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+outbound_community: ContextVar[int | None] = ContextVar("outbound_community", default=None)
+
+
+@contextmanager
+def sending_for(community_id: int) -> Iterator[None]:
+    """Platform calls made inside this block are for `community_id`."""
+    token = outbound_community.set(community_id)
+    try:
+        yield
+    finally:
+        outbound_community.reset(token)
 
 
 class Adapter(Protocol):

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from bot import metrics
 from bot.core.invocation import Platform
-from bot.core.ports import Adapter, DeliveryError
+from bot.core.ports import Adapter, DeliveryError, sending_for
 from bot.core.targets import Target, TargetKind
 from bot.scheduling import claims
 from bot.scheduling.kinds import DeletePosted, DeliveryKind, EditPosted, Host, SendContext
@@ -195,7 +195,8 @@ class DeliveryRunner:
             return
         try:
             async with asyncio.timeout(self.send_timeout):
-                ref = await self._render_and_send(row, kind, target, adapter, now, lateness)
+                with sending_for(row.community_id):
+                    ref = await self._render_and_send(row, kind, target, adapter, now, lateness)
         except DeliveryError as exc:
             await self._failed(row, clock(), exc)
             return

@@ -3,7 +3,16 @@
 Alembic's env and the schema test import this; a feature adds its module here.
 """
 
-from bot.store import announcements, heroes, identity, meeting_events, meetings, models, surveys
+from bot.store import (
+    announcements,
+    heroes,
+    identity,
+    meeting_events,
+    meetings,
+    models,
+    slack_installs,
+    surveys,
+)
 from bot.store.models import Base
 
 __all__ = [
@@ -14,5 +23,6 @@ __all__ = [
     "meeting_events",
     "meetings",
     "models",
+    "slack_installs",
     "surveys",
 ]

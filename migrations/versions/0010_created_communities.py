@@ -1,7 +1,7 @@
 """communities created at run time: origin, place, active, left places, own settings, revision
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 08:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.store.types
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

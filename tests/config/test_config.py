@@ -116,6 +116,32 @@ def test_incomplete_platform_credentials() -> None:
     assert any("outside" in p for p in s.platform_problems())
 
 
+OAUTH = {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "shh-client", "SLACK_SIGNING_SECRET": "x"}
+
+
+def test_oauth_installs_are_accepted() -> None:
+    s = load_settings(None, env=OAUTH)
+    assert s.slack_oauth and s.slack_configured
+    assert s.platform_problems() == []
+    assert "shh-client" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_SIGNING_SECRET": "x"}, "SLACK_CLIENT_SECRET is not set"),
+        ({"SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x"}, "SLACK_CLIENT_ID is not set"),
+        ({**OAUTH, "SLACK_BOT_TOKEN": "xoxb-1"}, "are both set"),
+        ({**OAUTH, "SLACK_APP_TOKEN": "xapp-1"}, "unset SLACK_APP_TOKEN"),
+        ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "need SLACK_SIGNING_SECRET"),
+    ],
+)
+def test_contradictory_slack_credentials_get_one_sentence(env: dict[str, str], needle: str) -> None:
+    [problem] = load_settings(None, env=env).platform_problems()
+    assert needle in problem
+    assert problem.count(";") <= 1 and not problem.endswith(".")
+
+
 @pytest.mark.parametrize(
     "url", ["postgresql://u:hunter2@db:notaport/x", "mysql://u:hunter2@db/x", "no url at all"]
 )

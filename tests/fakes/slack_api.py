@@ -8,6 +8,10 @@ One aiohttp server on 127.0.0.1 (port 0) plays three of Slack's roles:
 - Socket Mode: ``apps.connections.open`` hands out a ``ws://`` URL on this server, which
   says hello, carries envelopes to the app and records its acknowledgements.
 
+With client credentials it also plays Slack's OAuth v2 installs (tests/fakes/slack_oauth.py):
+the authorize page at ``/oauth/v2/authorize`` and ``oauth.v2.access``, each workspace with
+tokens of its own; every recorded call names the token it used.
+
 It also plays Slack the *client*: it signs slash commands, button presses and events and
 POSTs them to the app under test. Faults (429 + Retry-After, 5xx, dropped connections,
 permanent Slack errors) are injected per method or channel. Tests wait with
@@ -32,6 +36,7 @@ from aiohttp import web
 
 from tests.fakes import slack_signing as signing
 from tests.fakes.slack_blocks import BlockError, validate_blocks, validate_view
+from tests.fakes.slack_oauth import FakeOAuth, OAuthRefusal
 
 Json = dict[str, Any]
 # Fields that arrive JSON-encoded inside form bodies and as structures inside JSON bodies.
@@ -182,10 +187,14 @@ class SlackFake:
         signing_secret: str = "fake-signing-secret",
         bot_token: str | None = None,
         app_token: str | None = None,
+        client_id: str = "1111.2222",
+        client_secret: str = "fake-client-secret",
     ) -> None:
         self.signing_secret = signing_secret
-        self.bot_token = bot_token  # when set, other bot tokens get invalid_auth
+        # When set, other bot tokens get invalid_auth (but for those installs issued).
+        self.bot_token = bot_token
         self.app_token = app_token
+        self.oauth = FakeOAuth(client_id, client_secret, signing.APP_ID)
         self.base_url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -200,6 +209,9 @@ class SlackFake:
         self.usergroups: dict[str, list[str]] = {}
         self.users: dict[str, Json] = {}
         self.channels: dict[str, Json] = {}
+        # Channels of one workspace: another workspace's bot token cannot see them.
+        self.channel_teams: dict[str, str] = {}
+        self._calling_team: str | None = None
         self._dm_channels: dict[str, str] = {}
         self._response_urls: dict[str, int] = {}
         self.response_posts: list[ResponsePost] = []
@@ -222,6 +234,7 @@ class SlackFake:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{token}", self._respond)
         app.router.add_get("/link/", self._socket)
+        app.router.add_get("/oauth/v2/authorize", self.oauth.authorize)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -328,7 +341,13 @@ class SlackFake:
         return user
 
     def add_channel(
-        self, channel_id: str, name: str, *, is_archived: bool = False, is_member: bool = True
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        is_archived: bool = False,
+        is_member: bool = True,
+        team_id: str | None = None,
     ) -> Json:
         channel = {
             "id": channel_id,
@@ -341,7 +360,15 @@ class SlackFake:
             "created": 1_600_000_000,
         }
         self.channels[channel_id] = channel
+        if team_id is not None:
+            self.channel_teams[channel_id] = team_id
         return channel
+
+    def _visible(self, channel: str) -> None:
+        """Refuse a channel of another workspace than the calling token's."""
+        owner = self.channel_teams.get(channel)
+        if owner is not None and self._calling_team is not None and owner != self._calling_team:
+            raise SlackError("channel_not_found")
 
     def set_usergroup(self, usergroup_id: str, users: list[str]) -> None:
         self.usergroups[usergroup_id] = list(users)
@@ -461,17 +488,31 @@ class SlackFake:
             answer = {"ok": False, "error": fault.error}
         else:
             try:
-                _check_token(method, token, is_json, request, self)
-                if bad_field is not None:
-                    raise bad_field
-                handler = _HANDLERS.get(method, _generic_ok)
-                answer = {"ok": True, **handler(self, args)}
+                if method == "oauth.v2.access":
+                    authorization = request.headers.get("Authorization")
+                    answer = {"ok": True, **self.oauth.access(args, authorization)}
+                else:
+                    _check_token(method, token, is_json, request, self)
+                    if bad_field is not None:
+                        raise bad_field
+                    if method == "auth.test":
+                        answer = {"ok": True, **_auth_test(self, args, token)}
+                    else:
+                        handler = _HANDLERS.get(method, _generic_ok)
+                        self._calling_team = self.oauth.team_of(token)
+                        answer = {"ok": True, **handler(self, args)}
             except SlackError as e:
                 answer = {"ok": False, "error": e.error, **e.extra}
+            except OAuthRefusal as e:
+                answer = {"ok": False, "error": e.error}
         if method == "auth.test":
             headers["X-OAuth-Scopes"] = "commands,chat:write,im:write,users:read,usergroups:read"
         self._record(request, method, query, body, args, token, status, answer)
         return web.json_response(answer, status=status, headers=headers)
+
+    def calls_with(self, token: str, method: str | None = None) -> list[RecordedCall]:
+        """Recorded calls made with `token`, optionally of one method."""
+        return [c for c in self.calls(method) if c.token == token]
 
     def _record(
         self,
@@ -518,6 +559,7 @@ class SlackFake:
             return self.dm_channel(channel)
         if channel[0] not in "CGD":
             raise SlackError("channel_not_found")
+        self._visible(channel)
         info = self.channels.get(channel)
         if info is not None and info["is_archived"]:
             raise SlackError("is_archived")
@@ -708,9 +750,10 @@ class SlackFake:
         retry_num: int | None = None,
         forge: bool = False,
         stale: bool = False,
+        team_id: str = signing.TEAM_ID,
     ) -> Exchange:
         """Deliver an Events API callback (retries carry ``X-Slack-Retry-Num``)."""
-        payload = signing.event_callback_payload(event, event_id=event_id)
+        payload = signing.event_callback_payload(event, event_id=event_id, team_id=team_id)
         return await self._send(url, signing.encode_event(payload), forge, stale, retry_num)
 
     async def url_verification(self, url: str, challenge: str) -> signing.AppResponse:
@@ -786,7 +829,11 @@ def _check_token(
         return
     if token.startswith("xapp-"):
         raise SlackError("not_allowed_token_type")
-    if fake.bot_token is not None and token != fake.bot_token:
+    try:
+        issued = fake.oauth.check(token)
+    except OAuthRefusal as e:
+        raise SlackError(e.error) from None
+    if issued is None and fake.bot_token is not None and token != fake.bot_token:
         raise SlackError("invalid_auth")
 
 
@@ -808,14 +855,16 @@ def _text_and_blocks(args: Json) -> tuple[str, list[Json] | None]:
 # --------------------------------------------------------------------- Web API methods
 
 
-def _auth_test(fake: SlackFake, args: Json) -> Json:
+def _auth_test(fake: SlackFake, args: Json, token: str | None = None) -> Json:
+    # A token an install issued speaks for its own workspace and bot user.
+    team = fake.oauth.team_of(token)
     return {
         "url": f"https://{signing.TEAM_DOMAIN}.slack.com/",
         "team": "Fake Community",
         "user": "communitybot",
-        "team_id": signing.TEAM_ID,
-        "user_id": signing.BOT_USER_ID,
-        "bot_id": signing.BOT_ID,
+        "team_id": team or signing.TEAM_ID,
+        "user_id": fake.oauth.bot_user_id(team) if team else signing.BOT_USER_ID,
+        "bot_id": f"B{team[1:]}" if team else signing.BOT_ID,
         "is_enterprise_install": False,
     }
 
@@ -875,6 +924,7 @@ def _conversation_info(fake: SlackFake, args: Json) -> Json:
     channel = args.get("channel")
     if not isinstance(channel, str) or channel[:1] not in ("C", "G", "D"):
         raise SlackError("channel_not_found")
+    fake._visible(channel)
     if channel in fake.channels:
         return {"channel": fake.channels[channel]}
     if channel.startswith("D"):
@@ -919,7 +969,6 @@ def _generic_ok(fake: SlackFake, args: Json) -> Json:
 
 
 _HANDLERS: dict[str, Callable[[SlackFake, Json], Json]] = {
-    "auth.test": _auth_test,
     "chat.postMessage": _post_message,
     "chat.postEphemeral": _post_ephemeral,
     "chat.update": _update,

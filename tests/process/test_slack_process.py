@@ -117,7 +117,36 @@ async def test_socket_mode_process(tmp_path: Path) -> None:
             assert http.http is not None and http.http.status == 404
 
 
-async def test_oauth_variables_refuse_to_start(tmp_path: Path) -> None:
+async def test_oauth_installs_process(tmp_path: Path) -> None:
+    async with SlackFake() as fake:
+        port = free_port()
+        env = base_env(tmp_path, fake, port)
+        del env["SLACK_BOT_TOKEN"]
+        env.update(
+            SLACK_SIGNING_SECRET=fake.signing_secret,
+            SLACK_CLIENT_ID=fake.oauth.client_id,
+            SLACK_CLIENT_SECRET=fake.oauth.client_secret,
+        )
+        # Ready with no workspace installed yet: the credentials are all it takes.
+        async with running(env, fake, tmp_path / "bot.log"):
+            base = f"http://127.0.0.1:{port}"
+            fake.oauth.redirect_url = f"{base}/slack/oauth_redirect"
+            fake.oauth.approve_as("T0FAKE0001", "Process Workspace", "UINSTALLR")
+            jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[base])
+            async with (
+                aiohttp.ClientSession(cookie_jar=jar) as browser,
+                browser.get(f"{base}/slack/install") as page,
+            ):
+                assert page.status == 200, await page.text()
+            [token] = fake.oauth.tokens_of("T0FAKE0001")
+            sent = await fake.slash_command(
+                f"{base}/slack/events", "/communitybot", "timezone <@UFRIEND01>"
+            )
+            assert sent.http is not None and sent.http.status == 200
+            assert [c.token for c in fake.calls("users.info")] == [token]
+
+
+async def test_contradictory_slack_credentials_refuse_to_start(tmp_path: Path) -> None:
     async with SlackFake(bot_token=BOT_TOKEN) as fake:
         env = base_env(tmp_path, fake, free_port())
         env.update(
@@ -131,6 +160,6 @@ async def test_oauth_variables_refuse_to_start(tmp_path: Path) -> None:
         _, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 2
         text = err.decode()
-        assert "OAuth" in text and "Traceback" not in text
+        assert "OAuth" in text and "both set" in text and "Traceback" not in text
         assert len(text.strip().splitlines()) == 1
         assert fake.calls() == []

@@ -7,6 +7,11 @@ leaves; a reply that needs more than one message, and anything slow, follows thr
 the response_url as tasks the adapter tracks (and `drain` awaits). If the core ever takes longer
 than ACK_BUDGET, the ack says so and the answer follows when ready: Slack gives up at 3 s.
 
+Every Web API call goes through the client of its workspace (adapters.slack.workspaces): the
+one SLACK_BOT_TOKEN, or with OAuth installs (SLACK_CLIENT_ID/SECRET) the bot token that
+workspace's installation holds, which bolt's authorize finds for a request from Slack and the
+adapter finds for a scheduled message from the message's community.
+
 Over HTTP, adapters.slack.requests checks each request's signature and shape before bolt
 sees it (400/401 and one log line otherwise). Slack redelivers only Events API callbacks
 (deduplicated by event_id in the database); slash commands and button presses are never
@@ -31,23 +36,32 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.authorization.async_authorize import (
+    AsyncAuthorize,
+    AsyncInstallationStoreAuthorize,
+)
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack.home import home_view
-from bot.adapters.slack.people import SlackUsers, UserGroups
+from bot.adapters.slack.install_flow import NOT_INSTALLED, InstallFlow, oauth_settings
+from bot.adapters.slack.installs import ROTATE_MINUTES, Installs, installation_store, state_store
+from bot.adapters.slack.manifest import REDIRECT_PATH
+from bot.adapters.slack.people import SlackUsers
 from bot.adapters.slack.render import SlackMessage, render
 from bot.adapters.slack.requests import check
 from bot.adapters.slack.web_api import api_error, build_client, delivery_error, retry_handlers
+from bot.adapters.slack.workspaces import Workspace, Workspaces
 from bot.core.errors import UserError
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
 from bot.core.message import Message
-from bot.core.ports import DeliveryError
+from bot.core.ports import DeliveryError, outbound_community
 from bot.core.replies import Reply
 from bot.core.targets import Target, TargetKind
+from bot.runtime.communities import Community
 from bot.runtime.dispatch import Dispatcher
 from bot.runtime.services import Services
 from bot.store.inbound import first_arrival
@@ -72,12 +86,13 @@ class SlackConfigError(Exception):
     """Slack settings the adapter cannot run with; the message is one sentence."""
 
 
-def refuse_oauth(env: dict[str, str] | os._Environ[str], settings_has_oauth: bool) -> None:
-    # SLACK_CLIENT_ID + SLACK_CLIENT_SECRET silently switch bolt to OAuth (multi-workspace).
-    if settings_has_oauth or env.get("SLACK_CLIENT_ID") or env.get("SLACK_CLIENT_SECRET"):
+def refuse_mixed_modes(env: Mapping[str, str]) -> None:
+    """One workspace's SLACK_BOT_TOKEN, with SLACK_CLIENT_ID/SECRET in the environment: bolt
+    would read them and silently run an OAuth flow of its own beside the token."""
+    if env.get("SLACK_CLIENT_ID") or env.get("SLACK_CLIENT_SECRET"):
         raise SlackConfigError(
-            "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set, but multi-workspace (OAuth) installs "
-            "are not supported yet; unset them and use SLACK_BOT_TOKEN."
+            "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (OAuth installs) are set in the environment "
+            "beside SLACK_BOT_TOKEN; unset them to serve one workspace."
         )
 
 
@@ -120,7 +135,7 @@ class _OneWorkspace(AsyncAuthorize):
         return AuthorizeResult(
             enterprise_id=enterprise_id,
             team_id=team_id,
-            bot_token=self.adapter._bot_token,
+            bot_token=self.adapter.client.token,
             bot_user_id=bot_user_id,
             bot_id=bot_id,
             user_id=user_id,
@@ -134,9 +149,12 @@ class SlackAdapter:
         self, services: Services, dispatcher: Dispatcher, web_app: web.Application
     ) -> None:
         settings = services.settings
-        refuse_oauth(os.environ, bool(settings.slack_client_id or settings.slack_client_secret))
-        if settings.slack_bot_token is None:
-            raise SlackConfigError("SLACK_BOT_TOKEN is not set.")
+        # Many workspaces, each installing the app (OAuth), or the one of SLACK_BOT_TOKEN.
+        self.oauth = settings.slack_oauth
+        if not self.oauth:
+            refuse_mixed_modes(os.environ)
+            if settings.slack_bot_token is None:
+                raise SlackConfigError("SLACK_BOT_TOKEN is not set.")
         self.services = services
         self.dispatcher = dispatcher
         self.settings = settings
@@ -144,15 +162,14 @@ class SlackAdapter:
         self.socket_mode = self.app_token is not None
         # One pooled session for every Web API call (a new TLS connection per call is slow).
         self._session = aiohttp.ClientSession()
-        self.client = build_client(
-            settings.slack_bot_token.get_secret_value(), settings.slack_api_url, self._session
-        )
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        # The app's own client: the one workspace's, or (OAuth) tokenless, for the install
+        # flow's oauth.v2.access and token refreshes; both at SLACK_API_URL.
+        self.client = build_client(token, settings.slack_api_url, self._session)
         # Every community's maintainer groups and people: which community's they are is
         # the dispatcher's question (is_maintainer with that community's settings).
         each = [s.slack for _key, s in settings.per_community()]
-        self.usergroups = UserGroups(
-            self.client, sorted({g for slack in each for g in slack.maintainer_usergroups})
-        )
+        self._groups = sorted({g for slack in each for g in slack.maintainer_usergroups})
         # A listed maintainer needs no group look-up, unless another community may know
         # them by a group only.
         self._listed = frozenset(settings.slack.maintainers if len(each) == 1 else ())
@@ -161,19 +178,29 @@ class SlackAdapter:
         secret = settings.slack_signing_secret
         # POST /slack/events checks signatures itself before bolt parses anything.
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
-        self._bot_token = settings.slack_bot_token.get_secret_value()
         self._bot_ids: tuple[str | None, str | None] = (None, None)  # (user id, bot id)
         bolt_log = logging.getLogger("bot.adapters.slack.adapter.bolt")
         bolt_log.addFilter(_quiet_token_warning)
-        self.app = AsyncApp(
-            client=self.client,
-            signing_secret=secret.get_secret_value() if secret else "",
-            process_before_response=True,
-            logger=bolt_log,
-            # Bolt's default calls auth.test on a request until one succeeds: with Slack
-            # unreachable every command waited for its retries and then failed with a 500.
-            authorize=_OneWorkspace(self),
-        )
+        signing_secret = secret.get_secret_value() if secret else ""
+        self.installs: Installs | None = None
+        if self.oauth:
+            self.app = self._installed_app(bolt_log, signing_secret, web_app)
+        else:
+            self.workspaces = Workspaces(
+                self._session,
+                settings.slack_api_url,
+                lambda _team: self._groups,
+                client=self.client,
+            )
+            self.app = AsyncApp(
+                client=self.client,
+                signing_secret=signing_secret,
+                process_before_response=True,
+                logger=bolt_log,
+                # Bolt's default calls auth.test on a request until one succeeds: with Slack
+                # unreachable every command waited for its retries and then failed with a 500.
+                authorize=_OneWorkspace(self),
+            )
         # Canonical command ↔ the name this workspace uses ([slack] commands renames them).
         self.names = {g: settings.slack.commands.get(g, g) for g in services.registry.groups}
         for canonical in settings.slack.commands:
@@ -187,18 +214,80 @@ class SlackAdapter:
         self.app.action(re.compile(".+"))(self._on_action)
         # Only events are redelivered, so only event listeners pay for the dedup check.
         self.app.event("app_home_opened", middleware=[self._dedup_events])(self._on_home)
+        if self.oauth:
+            self.app.event("app_uninstalled", middleware=[self._dedup_events])(self._on_uninstalled)
+            self.app.event("tokens_revoked", middleware=[self._dedup_events])(self._on_revoked)
         self.users = SlackUsers(self.client)
         dispatcher.member_parsers[Platform.SLACK] = self.users.parse
         if not self.socket_mode:
             web_app.router.add_post("/slack/events", self._http)
         self._socket: AsyncSocketModeHandler | None = None
         self._followups: set[asyncio.Task[Any]] = set()
-        self._dm_channels: dict[str, str] = {}
         self._connected = False
         self._reconnect: asyncio.Task[None] | None = None
         self.ack_budget = ACK_BUDGET
 
+    def _installed_app(
+        self, bolt_log: logging.Logger, signing_secret: str, web_app: web.Application
+    ) -> AsyncApp:
+        """Bolt for OAuth installs: its install flow and authorize over slack_sdk's stores,
+        which get the bot's own engine (one database, shared by replicas)."""
+        settings, engine = self.settings, self.services.db.engine
+        assert settings.slack_client_id and settings.slack_client_secret
+        client_id = settings.slack_client_id
+        client_secret = settings.slack_client_secret.get_secret_value()
+        store = installation_store(client_id, engine)
+        self.installs = Installs(store, client_id, client_secret, self.client)
+        self.workspaces = Workspaces(
+            self._session,
+            settings.slack_api_url,
+            self._groups_of_team,
+            installs=self.installs,
+            teams_of=self._teams_of,
+        )
+        flow = InstallFlow(self.installs, self.workspaces, self._join)
+        app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            process_before_response=True,
+            logger=bolt_log,
+            installation_store=store,
+            # Only bot tokens: one query of slack_bots per request.
+            installation_store_bot_only=True,
+            # Bolt's own authorize over the installations, built here so that its token
+            # refreshes go to SLACK_API_URL (the one bolt builds would call slack.com);
+            # it caches each token's auth.test, so a command costs no extra call.
+            authorize=AsyncInstallationStoreAuthorize(
+                logger=bolt_log,
+                installation_store=store,
+                bot_only=True,
+                client_id=client_id,
+                client_secret=client_secret,
+                token_rotation_expiration_minutes=ROTATE_MINUTES,
+                cache_enabled=True,
+                client=self.client,
+            ),
+            oauth_settings=oauth_settings(
+                client_id=client_id,
+                client_secret=client_secret,
+                api_url=settings.slack_api_url,
+                redirect_uri=self.redirect_url if settings.public_url else None,
+                store=store,
+                states=state_store(engine),
+                callbacks=flow.callbacks(),
+            ),
+            user_facing_authorize_error_message=NOT_INSTALLED,
+        )
+        assert app.oauth_flow is not None
+        flow.add_routes(web_app, app.oauth_flow)
+        return app
+
     # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def redirect_url(self) -> str:
+        """Where Slack sends an installer back to (the manifest's oauth_config.redirect_urls)."""
+        return self.settings.base_url + REDIRECT_PATH
 
     @property
     def connected(self) -> bool:
@@ -214,10 +303,15 @@ class SlackAdapter:
                 self.app, self.app_token.get_secret_value(), web_client=self.client
             )
             await self._socket.connect_async()
+        elif self.oauth:
+            # No token to check: each workspace brings its own when it installs the app, and
+            # the client credentials and signing secret are all it takes to serve one.
+            self._connected = True
         elif not await self._check_token():
             self._reconnect = asyncio.create_task(self._keep_checking())
-        if self.usergroups.groups:
-            await self.usergroups.refresh()
+        one = self.workspaces.one
+        if one is not None and one.usergroups.groups:
+            await one.usergroups.refresh()
 
     async def _check_token(self) -> bool:
         try:
@@ -248,7 +342,7 @@ class SlackAdapter:
         await self.drain(within=5.0)
         for task in list(self._followups):
             task.cancel()
-        await self.usergroups.close()
+        await self.workspaces.close()
         await self._session.close()
 
     async def drain(self, within: float = 10.0) -> None:
@@ -278,10 +372,43 @@ class SlackAdapter:
 
     # ------------------------------------------------------------------ inbound
 
-    async def _actor(self, user_id: str, name: str) -> Actor:
+    def _groups_of_team(self, team_id: str | None) -> list[str]:
+        """The maintainer user groups of the community `team_id` belongs to (OAuth mode)."""
+        community = self._community_of(team_id)
+        return list(community.settings.slack.maintainer_usergroups) if community else []
+
+    def _community_of(self, team_id: str | None) -> Community | None:
+        communities = self.services.communities
+        if communities is None:
+            return None
+        return communities.for_place(self._place(None, team_id))
+
+    def _teams_of(self, community_id: int | None) -> list[str] | None:
+        """The workspaces a community's messages go to (None: every installed one)."""
+        communities = self.services.communities
+        community = communities.by_id(community_id) if communities and community_id else None
+        if community is None or not community.mapped:
+            return None
+        return list(community.settings.slack.team_ids)
+
+    async def _join(self, team_id: str, name: str, installer: str | None) -> bool:
+        """Whether a community serves the workspace that has just installed the app: the
+        config's, or with open installs one of its own, the installer its maintainer."""
+        communities = self.services.communities
+        if communities is None:
+            return True
+        joined = await communities.joined(Platform.SLACK, team_id, name=name, maintainer=installer)
+        return joined is not None
+
+    def _workspace(self, context: Any, team_id: object) -> Workspace:
+        """The workspace of a request, with the token bolt's authorize found for it."""
+        team = team_id if isinstance(team_id, str) and team_id else context.team_id
+        return self.workspaces.seen(team, context.bot_token)
+
+    async def _actor(self, workspace: Workspace, user_id: str, name: str) -> Actor:
         roles: frozenset[str] = frozenset()
         if user_id not in self._listed:
-            roles = await self.usergroups.groups_of(user_id)
+            roles = await workspace.usergroups.groups_of(user_id)
         return Actor(Platform.SLACK, user_id, name, roles)
 
     @staticmethod
@@ -311,7 +438,10 @@ class SlackAdapter:
         zone = None if reply.public else reply.zone
         return render(reply.message, ping=self.settings.slack.announce_ping, reader_zone=zone)
 
-    async def _on_command(self, ack: Any, command: dict[str, Any], request: Any) -> None:
+    async def _on_command(
+        self, ack: Any, command: dict[str, Any], request: Any, context: Any
+    ) -> None:
+        workspace = self._workspace(context, command.get("team_id"))
         user_id = str(command.get("user_id") or "")
         response_url = str(command.get("response_url") or "")
         text = str(command.get("text") or "")
@@ -319,10 +449,10 @@ class SlackAdapter:
 
         async def work() -> Reply:
             # Looking people up talks to Slack, so it counts against the ack budget too.
-            await self.users.prime(text)
+            await self.users.prime(text, workspace.client)
             inv = Invocation(
                 command=self._canonical[command["command"]],
-                actor=await self._actor(user_id, str(command.get("user_name") or "")),
+                actor=await self._actor(workspace, user_id, str(command.get("user_name") or "")),
                 place=self._place(command.get("channel_id"), command.get("team_id")),
                 text=text,
                 received_at=received_at,
@@ -343,8 +473,9 @@ class SlackAdapter:
         if rest:
             self._follow(self._send_parts(response_url, rest, kind, replace=False))
 
-    async def _on_action(self, ack: Any, body: dict[str, Any], request: Any) -> None:
+    async def _on_action(self, ack: Any, body: dict[str, Any], request: Any, context: Any) -> None:
         # The HTTP gate checked the shape; Socket Mode payloads come here unchecked.
+        workspace = self._workspace(context, _dict(body.get("team")).get("id"))
         actions = body.get("actions")
         action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
         response_url = str(body.get("response_url") or "")
@@ -359,7 +490,7 @@ class SlackAdapter:
             press = Press(
                 action_id=str(action.get("action_id") or ""),
                 actor=await self._actor(
-                    user_id, str(user.get("username") or user.get("name") or "")
+                    workspace, user_id, str(user.get("username") or user.get("name") or "")
                 ),
                 place=self._place(channel, _dict(body.get("team")).get("id")),
                 dedup_key=_replay_key(request),
@@ -418,29 +549,62 @@ class SlackAdapter:
                 return BoltResponse(status=200, body="")
         return await next()
 
-    async def _on_home(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def _on_home(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
             team_id = body.get("team_id")
-            self._follow(self.publish_home(event["user"], str(team_id) if team_id else None))
+            workspace = self._workspace(context, team_id)
+            self._follow(
+                self.publish_home(event["user"], str(team_id) if team_id else None, workspace)
+            )
 
-    async def publish_home(self, user_id: str, team_id: str | None = None) -> None:
-        actor = Actor(Platform.SLACK, user_id, "", await self.usergroups.groups_of(user_id))
+    async def publish_home(
+        self, user_id: str, team_id: str | None = None, workspace: Workspace | None = None
+    ) -> None:
+        if workspace is None:
+            workspace = self.workspaces.one or await self.workspaces.of_team(team_id or "")
+        actor = Actor(Platform.SLACK, user_id, "", await workspace.usergroups.groups_of(user_id))
         try:
             view = await home_view(self.services, self.dispatcher, actor, team_id)
         except UserError:
             log.info("no Home tab for %s: workspace %s is in no community", user_id, team_id)
             return
-        await self.client.views_publish(user_id=user_id, view=view)
+        await workspace.client.views_publish(user_id=user_id, view=view)
+
+    async def _on_uninstalled(self, context: Any) -> None:
+        await self._gone(context.team_id, context.enterprise_id, "uninstalled the app")
+
+    async def _on_revoked(self, event: dict[str, Any], context: Any) -> None:
+        # Only the bot token matters: the app asks for no user token.
+        if _dict(event.get("tokens")).get("bot"):
+            await self._gone(context.team_id, context.enterprise_id, "revoked the bot token")
+
+    async def _gone(self, team_id: str | None, enterprise_id: str | None, what: str) -> None:
+        """The workspace removed the app: forget its installation and stop sending there."""
+        if team_id is None or self.installs is None:
+            return
+        await self.installs.remove(team_id, enterprise_id)
+        self.workspaces.forget(team_id)
+        # Its community stops sending there: pending deliveries fail now, with the reason.
+        # The single form serves whichever workspaces are installed, now and later, so it
+        # does not leave: a send to a workspace without the app fails when it comes due.
+        communities = self.services.communities
+        if communities is not None and communities.default.mapped:
+            await communities.left(Platform.SLACK, team_id)
+        log.warning("Slack workspace %s %s; nothing more is sent there", team_id, what)
 
     # ------------------------------------------------------------------ outbound
 
-    async def _channel(self, target: Target) -> str:
+    async def _outbound(self, ident: str) -> Workspace:
+        """The workspace a scheduled message to channel or member `ident` goes through."""
+        return await self.workspaces.for_outbound(outbound_community.get(), ident)
+
+    async def _channel(self, workspace: Workspace, target: Target) -> str:
         if target.kind is TargetKind.CHANNEL:
             return target.id
-        if target.id not in self._dm_channels:
-            opened = await self.client.conversations_open(users=target.id)
-            self._dm_channels[target.id] = opened["channel"]["id"]
-        return self._dm_channels[target.id]
+        if target.id not in workspace.dm_channels:
+            opened = await workspace.client.conversations_open(users=target.id)
+            workspace.dm_channels[target.id] = opened["channel"]["id"]
+        return workspace.dm_channels[target.id]
 
     def _parts_for(
         self, message: Message, zone: str | None, channel: str | None = None
@@ -453,11 +617,16 @@ class SlackAdapter:
     ) -> str:
         del nonce  # Slack has no idempotency key for chat.postMessage
         try:
-            channel = await self._channel(target)
+            workspace = await self._outbound(target.id)
+            channel = await self._channel(workspace, target)
             stamps = []
             for part in self._parts_for(message, zone, channel):
-                posted = await self.client.chat_postMessage(channel=channel, **part.as_kwargs())
+                posted = await workspace.client.chat_postMessage(
+                    channel=channel, **part.as_kwargs()
+                )
                 stamps.append(posted["ts"])
+        except DeliveryError:
+            raise
         except Exception as exc:
             raise delivery_error(exc) from exc
         return f"{channel}/{','.join(stamps)}"
@@ -468,13 +637,14 @@ class SlackAdapter:
         channel, _, joined = ref.partition("/")
         stamps = [s for s in joined.split(",") if s]
         try:
+            client = (await self._outbound(channel)).client
             parts = self._parts_for(message, zone, channel)
             for ts, part in zip(stamps, parts, strict=False):
-                await self.client.chat_update(channel=channel, ts=ts, **part.as_kwargs())
+                await client.chat_update(channel=channel, ts=ts, **part.as_kwargs())
             for part in parts[len(stamps) :]:
-                await self.client.chat_postMessage(channel=channel, **part.as_kwargs())
+                await client.chat_postMessage(channel=channel, **part.as_kwargs())
             for ts in stamps[len(parts) :]:
-                await self._delete_one(channel, ts)
+                await _delete_one(client, channel, ts)
         except DeliveryError:
             raise
         except Exception as exc:
@@ -484,8 +654,11 @@ class SlackAdapter:
         del target
         channel, _, joined = ref.partition("/")
         try:
+            client = (await self._outbound(channel)).client
             for ts in (s for s in joined.split(",") if s):
-                await self._delete_one(channel, ts)
+                await _delete_one(client, channel, ts)
+        except DeliveryError:
+            raise
         except Exception as exc:
             raise delivery_error(exc) from exc
 
@@ -494,7 +667,11 @@ class SlackAdapter:
         problems: dict[str, str] = {}
         for channel in channel_ids:
             try:
-                info = (await self.client.conversations_info(channel=channel))["channel"]
+                client = (await self._outbound(channel)).client
+                info = (await client.conversations_info(channel=channel))["channel"]
+            except DeliveryError as exc:
+                problems[channel] = exc.reason
+                continue
             except SlackApiError as exc:
                 error = api_error(exc)
                 problems[channel] = _CHANNEL_HINTS.get(error, f"Slack answered {error}")
@@ -506,9 +683,10 @@ class SlackAdapter:
                 problems[channel] = _CHANNEL_HINTS["is_archived"]
         return problems
 
-    async def _delete_one(self, channel: str, ts: str) -> None:
-        try:
-            await self.client.chat_delete(channel=channel, ts=ts)
-        except SlackApiError as exc:
-            if api_error(exc) != "message_not_found":  # already gone is fine
-                raise
+
+async def _delete_one(client: AsyncWebClient, channel: str, ts: str) -> None:
+    try:
+        await client.chat_delete(channel=channel, ts=ts)
+    except SlackApiError as exc:
+        if api_error(exc) != "message_not_found":  # already gone is fine
+            raise

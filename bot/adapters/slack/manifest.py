@@ -3,6 +3,10 @@
 `communitybot slack manifest` prints it; config/slack-manifest.yml is the same output for a
 placeholder address, kept equal by a test. Slack requires the request URL to be public
 https, and Socket Mode apps need no URL at all.
+
+With OAuth installs (SLACK_CLIENT_ID/SECRET set), the manifest also names the redirect URL
+Slack sends installers back to, and subscribes to the events that say a workspace removed
+the app.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from bot.core.commands import Registry
 
 PLACEHOLDER_URL = "https://communitybot.example.org"
 EVENTS_PATH = "/slack/events"
+REDIRECT_PATH = "/slack/oauth_redirect"
 APP_NAME = "communitybot"
 # What the adapter calls: commands, posting (also in public channels it was not invited to),
 # opening DMs, reading user groups (maintainers) and channels (the start-up check).
@@ -32,6 +37,8 @@ BOT_SCOPES = (
     "groups:read",
 )
 BOT_EVENTS = ("app_home_opened",)
+# With OAuth installs: a workspace uninstalled the app, or revoked its bot token.
+INSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
 MAX_DESCRIPTION = 100
 MAX_USAGE_HINT = 1000
 
@@ -73,7 +80,8 @@ def build_manifest(
     settings: Settings, registry: Registry, *, socket_mode: bool, base_url: str | None = None
 ) -> dict[str, Any]:
     """The manifest as a dict, in the order Slack's own examples use."""
-    url = (base_url or settings.base_url).rstrip("/") + EVENTS_PATH
+    base = (base_url or settings.base_url).rstrip("/")
+    url = base + EVENTS_PATH
     commands = []
     for name, group in registry.groups.items():
         command: dict[str, Any] = {"command": "/" + settings.slack.commands.get(name, name)}
@@ -85,7 +93,12 @@ def build_manifest(
         command["usage_hint"] = usage_hint(registry, name)
         command["should_escape"] = True
         commands.append(command)
-    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    oauth = settings.slack_oauth
+    bot_events = [*BOT_EVENTS, *(INSTALL_EVENTS if oauth else ())]
+    events: dict[str, Any] = {"bot_events": bot_events}
+    oauth_config: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if oauth:
+        oauth_config = {"redirect_urls": [base + REDIRECT_PATH], **oauth_config}
     interactivity: dict[str, Any] = {"is_enabled": True}
     if not socket_mode:
         events = {"request_url": url, **events}
@@ -107,7 +120,7 @@ def build_manifest(
             "bot_user": {"display_name": APP_NAME, "always_online": True},
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": oauth_config,
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,

@@ -66,22 +66,27 @@ class SlackUsers:
         known = self._known.get(user_id)
         return known is not None and self.clock() - known.at < self.ttl
 
-    async def prime(self, text: str) -> None:
-        """Look up every member mentioned in `text` that is not cached yet."""
+    async def prime(self, text: str, client: AsyncWebClient | None = None) -> None:
+        """Look up every member mentioned in `text` that is not cached yet, through `client`
+        (the workspace's, where each workspace has its own token; the default otherwise).
+
+        One cache serves every workspace: Slack's user ids are unique across workspaces."""
         wanted = {uid for uid in _MENTIONS.findall(text) if not self._fresh(uid)}
         if not wanted:
             return
         try:
             await asyncio.wait_for(
-                asyncio.gather(*(self._fetch(uid) for uid in sorted(wanted)[:10])),
+                asyncio.gather(
+                    *(self._fetch(client or self.client, uid) for uid in sorted(wanted)[:10])
+                ),
                 timeout=self.budget,
             )
         except TimeoutError:
             log.warning("users.info did not answer within %.1f s; using bare ids", self.budget)
 
-    async def _fetch(self, user_id: str) -> None:
+    async def _fetch(self, client: AsyncWebClient, user_id: str) -> None:
         try:
-            resp = await self.client.users_info(user=user_id)
+            resp = await client.users_info(user=user_id)
         except Exception as exc:
             # A name is a nicety: whatever went wrong (Slack unreachable, a proxy's page that
             # slack_sdk cannot even validate), the member is known by id and the command runs.

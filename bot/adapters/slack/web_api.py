@@ -153,7 +153,7 @@ def api_base(url: str) -> str:
 
 
 def build_client(
-    token: str, api_url: str, session: aiohttp.ClientSession | None, *, timeout: int = 10
+    token: str | None, api_url: str, session: aiohttp.ClientSession | None, *, timeout: int = 10
 ) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,

@@ -21,6 +21,7 @@ import pytest
 from bot.app import App
 from bot.core.invocation import Platform
 from bot.logs import REDACTED, RedactSecrets, setup_logging
+from tests.adapters.slack.test_oauth import TWO, install, oauth_bot
 from tests.conftest import make_settings
 from tests.fakes.slack_api import SlackFake
 from tests.scenarios.conftest import fake_resolver
@@ -111,3 +112,23 @@ def test_capability_urls_are_redacted() -> None:
     assert scrub("GET /s/ and /calendar.ics and /users/alice") == (
         "GET /s/ and /calendar.ics and /users/alice"
     )
+
+
+async def test_installed_workspaces_tokens_never_reach_the_debug_log(
+    tmp_path: Path, debug_log: io.StringIO
+) -> None:
+    async with SlackFake() as fake:
+        fake.oauth.token_lifetime = 30 * 60  # rotating: refresh tokens too, and a refresh
+        async with oauth_bot(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", fake, TWO) as bot:
+            assert (await install(bot, fake, "TALPHA001"))[0] == 200
+            sent = await fake.slash_command(
+                bot.events, "/communitybot", "timezone <@UFRIEND01>", team_id="TALPHA001"
+            )
+            assert sent.http is not None and sent.http.status == 200
+        log = debug_log.getvalue()
+        assert "oauth.v2.access" in log  # the exchanges were logged, their secrets were not
+        issued = list(fake.oauth.tokens)
+        assert len(issued) == 2  # installed, then refreshed before the command
+        for token in issued:
+            assert token not in log
+        assert "xoxe-" not in log and fake.oauth.client_secret not in log

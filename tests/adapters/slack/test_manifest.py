@@ -96,3 +96,42 @@ def test_cli_prints_the_manifest_and_warns_about_a_local_address(
     assert main(["slack", "manifest", "--socket-mode"]) == 0
     out, err = capsys.readouterr()
     assert yaml.safe_load(out)["settings"]["socket_mode_enabled"] is True and err == ""
+
+
+def test_oauth_manifest_names_the_redirect_url_and_the_uninstall_events(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry, _ = build_registries()
+    data = build_manifest(
+        settings(
+            public_url="https://bot.example.org",
+            slack_client_id="1.2",
+            slack_client_secret="s",
+            slack_signing_secret="x",
+        ),
+        registry,
+        socket_mode=False,
+    )
+    assert data["oauth_config"]["redirect_urls"] == ["https://bot.example.org/slack/oauth_redirect"]
+    assert data["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
+    # The single-workspace manifest has neither (config/slack-manifest.yml is unchanged).
+    single = build_manifest(settings(public_url=PLACEHOLDER_URL), registry, socket_mode=False)
+    assert "redirect_urls" not in single["oauth_config"]
+
+    for name, value in {
+        "COMMUNITYBOT_PUBLIC_URL": "https://bot.example.org",
+        "SLACK_CLIENT_ID": "1.2",
+        "SLACK_CLIENT_SECRET": "s",
+        "SLACK_SIGNING_SECRET": "x",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["slack", "manifest"]) == 0
+    out, err = capsys.readouterr()
+    assert yaml.safe_load(out)["oauth_config"]["redirect_urls"] == [
+        "https://bot.example.org/slack/oauth_redirect"
+    ]
+    assert err == ""
