@@ -29,10 +29,11 @@ def _run(connection: Connection) -> None:
 
 async def _run_from_url(url: str) -> None:
     from bot.store.db import Database
+    from bot.store.migrate import migrating
 
     db = Database(url)
     try:
-        async with db.migration_lock(), db.engine.begin() as conn:
+        async with migrating(db) as conn:
             await conn.run_sync(_run)
     finally:
         await db.dispose()

@@ -9,12 +9,15 @@ Alembic's head, so a new migration cannot be forgotten here.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 import migrations
 from bot.store.db import Database
@@ -68,6 +71,49 @@ async def _at_head(db: Database) -> bool:
     return [row[0] for row in stored] == [HEAD]
 
 
+class BrokenReferences(Exception):
+    """A migration left rows that refer to rows that are gone (SQLite's foreign_key_check)."""
+
+
+def _sqlite_pragma(conn: Connection, pragma: str) -> None:
+    # Straight to the driver: through SQLAlchemy the statement would begin a transaction, and
+    # SQLite ignores `PRAGMA foreign_keys` inside one.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
+@asynccontextmanager
+async def migrating(db: Database) -> AsyncIterator[AsyncConnection]:
+    """A connection to migrate on: under the migration lock, in one transaction.
+
+    On SQLite its foreign keys are off. Alembic's batch mode changes a table there by copying
+    it and dropping the old one, and with foreign keys on, dropping `members` (or
+    `communities`) deletes every row that refers to it, through ON DELETE CASCADE. The check
+    at the end makes sure the rebuilt tables still satisfy every foreign key, so the
+    migration commits nothing that foreign keys would have refused.
+    """
+    async with db.migration_lock(), db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            await conn.run_sync(_sqlite_pragma, "foreign_keys=OFF")
+        try:
+            async with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise BrokenReferences(
+                            f"the migration left {len(broken)} row(s) referring to missing "
+                            f"rows (first: table {broken[0][0]}); nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                await conn.run_sync(_sqlite_pragma, "foreign_keys=ON")
+
+
 async def upgrade(db: Database) -> None:
     """Bring the schema to head; refuse a database that is ahead of this code."""
     if await _at_head(db):
@@ -88,5 +134,5 @@ async def upgrade(db: Database) -> None:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
-    async with db.migration_lock(), db.engine.begin() as conn:
+    async with migrating(db) as conn:
         await conn.run_sync(_upgrade)

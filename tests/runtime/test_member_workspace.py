@@ -8,10 +8,9 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.core.invocation import Actor, Invocation, Place, Platform
-from bot.store.db import Database
-from bot.store.migrate import alembic_config
 from bot.store.models import Member
 from tests.runtime.test_communities import started
+from tests.support.migrations import migrate_to
 
 ONE = {"community": {"name": "Solo"}}
 
@@ -47,23 +46,6 @@ async def _members(app: App) -> dict[tuple[str, str, str], tuple[int, str | None
     return {(m.platform, m.workspace, m.platform_user_id): (m.id, m.timezone) for m in rows}
 
 
-async def _migrate_to(db_url: str, revision: str, *, down: bool = False) -> None:
-    from alembic import command
-
-    db = Database(db_url)
-
-    def run(conn) -> None:  # type: ignore[no-untyped-def]
-        cfg = alembic_config()
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-    try:
-        async with db.engine.begin() as conn:
-            await conn.run_sync(run)
-    finally:
-        await db.dispose()
-
-
 async def test_the_same_slack_id_in_two_workspaces_is_two_members(any_db_url: str) -> None:
     async with started(any_db_url, ONE) as app:
         await _zone(app, "T0AAAAAA1", "U0SAME", "Asia/Tokyo")
@@ -83,8 +65,8 @@ async def test_members_from_before_the_upgrade_keep_their_rows(any_db_url: str) 
         await _zone(app, "T0AAAAAA1", "U0OLD", "Asia/Tokyo")
         await _discord_zone(app, "7001", "America/Lima")
     # Back to the previous release's schema (the workspace column goes), then forward again.
-    await _migrate_to(any_db_url, "0008", down=True)
-    await _migrate_to(any_db_url, "head")
+    await migrate_to(any_db_url, "0008", down=True)
+    await migrate_to(any_db_url, "head")
     async with started(any_db_url, ONE) as app:
         before = await _members(app)
         assert set(before) == {("slack", "", "U0OLD"), ("discord", "", "7001")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -82,3 +84,27 @@ def test_a_start_at_head_does_not_load_alembic(tmp_path) -> None:  # type: ignor
     ]
     # The first start creates the schema with Alembic; the next finds it at head.
     assert [r.stdout.strip() for r in runs] == ["True", "False"]
+
+
+async def test_rebuilding_a_table_deletes_nothing_that_refers_to_it(any_db_url: str) -> None:
+    """SQLite rebuilds a table to change it (0011 rebuilds `members`, 0010's downgrade
+    `communities`); with foreign keys on, dropping the old copy would cascade-delete every
+    nomination, subscription and audit entry of its members. Down to 0008 and back up: every
+    table keeps its rows, and every reference still holds."""
+    from tests.runtime.test_communities import counts
+    from tests.support.heroes_harness import hero_bot
+    from tests.support.migrations import migrate_to
+
+    now = datetime(2026, 11, 10, 18, 0, tzinfo=UTC)
+    async with hero_bot(any_db_url, now) as bot:
+        await bot.say("/communitybot timezone Asia/Tokyo", as_="olu")
+        await bot.say("/hero nominate @ana for the docs", as_="olu")
+        await bot.say("/hero nominate @ana --anonymous she is kind", as_="raj")
+        await bot.say("/hero review @ana accept", as_="maya")
+        before = await counts(bot.app)
+    assert before["members"] >= 3 and before["hero_nominations"] == 2
+    await migrate_to(any_db_url, "0008", down=True)
+    await migrate_to(any_db_url, "head")
+    async with hero_bot(any_db_url, now) as bot:
+        after = await counts(bot.app)
+    assert after == before

@@ -26,6 +26,7 @@ from bot.store.meetings import LONG_AGO, Meeting
 from bot.store.models import Delivery
 from tests.support.console_bot import ConsoleBot as MeetingBot
 from tests.support.meetings_bot import community_meeting, meeting_bot
+from tests.support.migrations import migrate_to
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 COLUMNS = [c.key for c in Meeting.__table__.columns]
@@ -282,26 +283,6 @@ async def test_the_calendar_feed_is_rebuilt_only_when_a_meeting_changed(sqlite_u
             assert "Weekly Sync" in await fetch()
 
 
-async def _migrate_to(db_url: str, revision: str, *, down: bool = False) -> None:
-    from alembic import command
-
-    from bot.store.db import Database
-    from bot.store.migrate import alembic_config
-
-    db = Database(db_url)
-
-    def run(conn) -> None:  # type: ignore[no-untyped-def]
-        cfg = alembic_config()
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-
-    try:
-        async with db.engine.begin() as conn:
-            await conn.run_sync(run)
-    finally:
-        await db.dispose()
-
-
 async def test_upgrading_from_0005_fills_next_occurrences_and_changes_nothing_else(
     any_db_url: str,
 ) -> None:
@@ -313,8 +294,8 @@ async def test_upgrading_from_0005_fills_next_occurrences_and_changes_nothing_el
     async with meeting_bot(any_db_url, meetings=[community_meeting()], now=NOW) as bot:
         before = (await _rows(bot))["community"]
     # Back to the previous release's schema (every later migration undone, data kept).
-    await _migrate_to(any_db_url, "0005", down=True)
-    await _migrate_to(any_db_url, "0006")
+    await migrate_to(any_db_url, "0005", down=True)
+    await migrate_to(any_db_url, "0006")
     db = Database(any_db_url)
     try:
         async with db.sessions() as session:
