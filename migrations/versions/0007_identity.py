@@ -46,9 +46,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code_hash", name=op.f("pk_identity_link_codes")),
     )
-    op.create_index(
-        op.f("ix_identity_link_codes_member_id"), "identity_link_codes", ["member_id"]
-    )
+    op.create_index(op.f("ix_identity_link_codes_member_id"), "identity_link_codes", ["member_id"])
     op.create_index(
         op.f("ix_identity_link_codes_expires_at"), "identity_link_codes", ["expires_at"]
     )
