@@ -580,6 +580,9 @@ COVERAGE: dict[str, str] = {
     "inbound_events": "not exported: platform event ids and request signatures only, no user "
     "id; pruned within a day",
     "bot_state": "not exported: bot-wide values (command hashes), nothing about a member",
+    "slack_installations": "not exported: a workspace's installation of the app (who installed "
+    "it, beside the workspace's bot token; no user token, as no user scopes are asked); deleted "
+    "when the workspace uninstalls the app",
     "meeting_events": "not exported: a meeting's Discord scheduled event in each guild (event "
     "id, interest count, a replica's lease), nothing about a member",
 }
