@@ -177,15 +177,7 @@ class DeliveryRunner:
             return
         stopped = self.services.sends_stopped(row.community_id, target.platform)
         if stopped is not None:  # failed quietly: telling the maintainers would be a send too
-            if await claims.finish(
-                self.services.db,
-                row.id,
-                self.worker_id,
-                now,
-                state=DeliveryState.FAILED,
-                last_error=stopped,
-            ):
-                metrics.DELIVERIES.labels(row.kind, "failed").inc()
+            await self._finish(row, now, DeliveryState.FAILED, stopped)
             return
         if row.attempts > self.max_attempts:  # the lease ran out that often: workers died on it
             await self._give_up(row, now, f"gave up after {row.attempts - 1} attempts")
@@ -272,16 +264,17 @@ class DeliveryRunner:
                 continue
             return
 
-    async def _skip(self, row: Delivery, now: datetime, why: str) -> None:
-        if await claims.finish(
-            self.services.db,
-            row.id,
-            self.worker_id,
-            now,
-            state=DeliveryState.SKIPPED,
-            last_error=why,
+    async def _finish(self, row: Delivery, now: datetime, state: DeliveryState, why: str) -> bool:
+        """Ends `row` as `state` with `why`, if this worker's claim still stands; counted."""
+        if not await claims.finish(
+            self.services.db, row.id, self.worker_id, now, state=state, last_error=why[:1000]
         ):
-            metrics.DELIVERIES.labels(row.kind, "skipped").inc()
+            return False
+        metrics.DELIVERIES.labels(row.kind, state.value).inc()
+        return True
+
+    async def _skip(self, row: Delivery, now: datetime, why: str) -> None:
+        if await self._finish(row, now, DeliveryState.SKIPPED, why):
             log.info("delivery %s (%s to %s) %s", row.id, row.kind, row.target, why)
 
     async def _failed(self, row: Delivery, now: datetime, exc: DeliveryError) -> None:
@@ -311,16 +304,8 @@ class DeliveryRunner:
             )
 
     async def _give_up(self, row: Delivery, now: datetime, reason: str) -> None:
-        if not await claims.finish(
-            self.services.db,
-            row.id,
-            self.worker_id,
-            now,
-            state=DeliveryState.FAILED,
-            last_error=reason[:1000],
-        ):
+        if not await self._finish(row, now, DeliveryState.FAILED, reason):
             return
-        metrics.DELIVERIES.labels(row.kind, "failed").inc()
         log.warning("delivery %s (%s to %s) failed: %s", row.id, row.kind, row.target, reason)
         notice = failure_notice(
             self.services.for_community_id(row.community_id).settings, row, reason, now
