@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +28,8 @@ from bot.scheduling.deliveries import NOTICE_KIND, DeliveryRunner, render_notice
 from bot.scheduling.kinds import DeliveryKind, KindRegistry
 from bot.scheduling.retention import deliveries_pruner
 from bot.scheduling.timer import DeliveryTimer
+from bot.store.config_communities import Declared, ensure_communities
 from bot.store.db import Database
-from bot.store.members import ensure_community
 from bot.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,7 @@ class App:
                 clock=self.clock,
                 communities=communities,
             )
-            for community in communities:
-                for hook in self.setup.start_hooks:
-                    await hook(self.services.for_community(community))
+            await self.start_community_work(communities)
         self.dispatcher = Dispatcher(self.services)
         self._build_adapters()
         self.runner = DeliveryRunner(self.services, self.adapters)
@@ -154,18 +152,20 @@ class App:
     async def _communities(self) -> Communities:
         """The configured communities, each created or updated by its key."""
         mapped = bool(self.settings.file.communities)
-        found = []
+        each = self.settings.per_community()
+        declared = [Declared(k, s.community.name, s.community.timezone) for k, s in each]
         async with self.db.session() as session:
-            for key, settings in self.settings.per_community():
-                row = await ensure_community(
-                    session,
-                    settings.community.name,
-                    settings.community.timezone,
-                    self.clock(),
-                    key=key,
-                )
-                found.append(Community(row.id, key, settings, mapped=mapped))
-        return Communities(found)
+            ids = await ensure_communities(session, declared, self.clock())
+        return Communities([Community(ids[key], key, s, mapped=mapped) for key, s in each])
+
+    async def start_community_work(self, communities: Iterable[Community]) -> None:
+        """Every feature's start-up work for these communities (every configured one at
+        start; one created at run time alone): each hook once, with all their views, so a
+        thousand communities are a few queries per feature rather than a thousand sessions.
+        Runs under the start-up lock (`Database.migration_lock`)."""
+        views = [self.services.for_community(c) for c in communities]
+        for hook in self.setup.start_hooks:
+            await hook(views)
 
     def _build_adapters(self) -> None:
         if self.console_user is not None:
@@ -230,9 +230,9 @@ class App:
         for adapter in self.adapters.values():
             await adapter.start()
         self.channel_warnings = []
-        for _key, settings in self.settings.per_community():
+        for community in self.services.communities or ():
             self.channel_warnings += await check_channels(
-                settings, self.adapters, self.setup.channel_uses
+                community.settings, self.adapters, self.setup.channel_uses
             )
         if self.timer is not None:
             self.timer.start()
@@ -248,6 +248,8 @@ class App:
                     deliveries_pruner(self.settings.file.retention.deliveries_days),
                 ),
             )
+            for name, work in self.setup.deployment_tasks:
+                self._background.append(asyncio.create_task(work(self.services), name=name))
             for community in self.services.communities or ():
                 view = self.services.for_community(community)
                 for name, work in self.setup.background_tasks:
