@@ -365,14 +365,19 @@ async def two_replicas(
     exe = str(Path(sys.executable).with_name("communitybot"))
     ports = [free_port(), free_port()]
     began = time.monotonic()
-    started = await asyncio.gather(
+    starting = await asyncio.gather(
         *(
             spawn([exe, "run"], bot_env(base_env, fake, config, url, p), p, work / f"r{i}.log")
             for i, p in enumerate(ports)
-        )
+        ),
+        return_exceptions=True,
     )
     both = time.monotonic() - began
+    started = [s for s in starting if not isinstance(s, BaseException)]
     try:
+        for failed in starting:
+            if isinstance(failed, BaseException):
+                raise failed
         sends = await reminders_due(args, url, fake, ids)
         print(f"  two replicas (both up in {both:.2f} s): {summary(sends)}", file=sys.stderr)
     finally:
