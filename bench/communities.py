@@ -1,7 +1,7 @@
 """Many communities in one deployment: start, restart, commands, reminders, two replicas.
 
     .venv/bin/python bench/communities.py [--communities 1000] [--meetings 5] [--runs 3]
-        [--db postgres|sqlite] [--requests 100] [--reminders 5000] [--window 60]
+        [--db postgres|sqlite] [--requests 100] [--reminders 1000] [--window 60]
         [--burst 1000] [--database-url URL]
 
 Each run, on a fresh database, with a config file of --communities `[[communities]]` tables
@@ -13,10 +13,13 @@ weekly meetings with reminders 7d, 1d, 1h and 0m before):
 2. Restart with nothing changed: spawn to /healthz 200 (and to /readyz 200).
 3. `/meeting next` as signed slash commands, one at a time, each from the workspace and
    channel of one of 10 communities in turn (p50 and max); the resident memory.
-4. Reminders due: --reminders of the meeting reminders the bot planned are moved so that
-   they fall due evenly over --window seconds, and --burst more all in one second after
-   that; the bot sends them through its real render. Lateness is arrival at the fake minus
-   the due time (p50, p99, max), and the burst is done when its last post arrives.
+4. Reminders due: --reminders of the meeting reminders the bot planned (one per meeting,
+   spread across communities) are made due evenly over --window seconds, and --burst more
+   all in one second after that (every community's meeting at the same hour), each with its
+   meeting's `plan_at`, as when a reminder's time comes; the bot sends them through its real
+   render, which re-plans the meeting. Lateness is arrival at the fake minus the due time
+   (p50, p99, max of those spread over the window); the burst is done when its last post
+   arrives.
 5. PostgreSQL only: two replicas on the same database, started together, with the same
    reminders due again; every post the fake receives is counted per delivery (a double
    send is a delivery posted twice), and each replica's share is read from the claims.
@@ -138,7 +141,8 @@ async def seconds_to(url: str, within: float = 120.0) -> float:
 
 
 async def pick_reminders(database_url: str, count: int) -> list[int]:
-    """Pending reminders the bot planned, spread across communities (round-robin)."""
+    """Pending reminders the bot planned, one per meeting, spread across communities
+    (round-robin)."""
     from sqlalchemy import select
 
     from bot.store.db import Database
@@ -149,7 +153,7 @@ async def pick_reminders(database_url: str, count: int) -> list[int]:
         async with db.sessions() as session:
             rows = (
                 await session.execute(
-                    select(Delivery.id, Delivery.community_id)
+                    select(Delivery.id, Delivery.community_id, Delivery.subject)
                     .where(
                         Delivery.kind == REMINDER_KIND,
                         Delivery.state == DeliveryState.PENDING,
@@ -161,8 +165,11 @@ async def pick_reminders(database_url: str, count: int) -> list[int]:
     finally:
         await db.dispose()
     by_community: dict[int, list[int]] = {}
-    for row_id, community_id in rows:
-        by_community.setdefault(community_id, []).append(row_id)
+    meetings: set[str] = set()
+    for row_id, community_id, subject in rows:
+        if subject not in meetings:
+            meetings.add(subject)
+            by_community.setdefault(community_id, []).append(row_id)
     picked: list[int] = []
     queues = list(by_community.values())
     while len(picked) < count and any(queues):
@@ -175,10 +182,13 @@ async def pick_reminders(database_url: str, count: int) -> list[int]:
 
 
 async def make_due(database_url: str, dues: dict[int, datetime]) -> None:
-    """Set each row pending and due at its time, as if its reminder time had come."""
-    from sqlalchemy import bindparam, update
+    """Set each row pending and due at its time, as if its reminder time had come: its
+    meeting's next planning (`plan_at`) is then too, so sending it re-plans the meeting as a
+    reminder sent on time does."""
+    from sqlalchemy import bindparam, select, update
 
     from bot.store.db import Database
+    from bot.store.meetings import Meeting
     from bot.store.models import Delivery, DeliveryState
 
     table = Delivery.__table__
@@ -201,6 +211,23 @@ async def make_due(database_url: str, dues: dict[int, datetime]) -> None:
         async with db.session() as session:
             conn = await session.connection()
             await conn.execute(stmt, [{"row_id": i, "due": d} for i, d in dues.items()])
+            subjects = dict(
+                (
+                    await conn.execute(
+                        select(Delivery.id, Delivery.subject).where(Delivery.id.in_(list(dues)))
+                    )
+                ).all()
+            )
+            meetings = Meeting.__table__
+            await conn.execute(
+                update(meetings)
+                .where(meetings.c.id == bindparam("meeting_id"))
+                .values(plan_at=bindparam("due")),
+                [
+                    {"meeting_id": int(subjects[i].removeprefix("meeting:")), "due": d}
+                    for i, d in dues.items()
+                ],
+            )
     finally:
         await db.dispose()
 
@@ -508,7 +535,7 @@ def main() -> int:
     parser.add_argument("--meetings", type=int, default=5)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--reminders", type=int, default=5000)
+    parser.add_argument("--reminders", type=int, default=1000)
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
