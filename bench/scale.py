@@ -130,9 +130,15 @@ async def spawn(
 
 
 async def slash(
-    session: aiohttp.ClientSession, fake: SlackFake, port: int, command: str, text: str
+    session: aiohttp.ClientSession,
+    fake: SlackFake,
+    port: int,
+    command: str,
+    text: str,
+    **place: str,
 ) -> tuple[float, str]:
-    payload = slash_command_payload(command, text, user_id="UBENCH0001")
+    """One signed slash command; `place` may name its team_id and channel_id."""
+    payload = slash_command_payload(command, text, user_id="UBENCH0001", **place)
     payload["response_url"] = fake.mint_response_url()
     delivery = encode_slash_command(payload)
     headers = signed_headers(SECRET, delivery.body, delivery.content_type)

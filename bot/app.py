@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +28,8 @@ from bot.scheduling.deliveries import NOTICE_KIND, DeliveryRunner, render_notice
 from bot.scheduling.kinds import DeliveryKind, KindRegistry
 from bot.scheduling.retention import deliveries_pruner
 from bot.scheduling.timer import DeliveryTimer
+from bot.store.config_communities import Declared, ensure_communities
 from bot.store.db import Database
-from bot.store.members import ensure_community
 from bot.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -140,9 +140,7 @@ class App:
                 clock=self.clock,
                 communities=communities,
             )
-            for community in communities:
-                for hook in self.setup.start_hooks:
-                    await hook(self.services.for_community(community))
+            await self.start_community_work(communities)
         communities.on_created = self._community_created
         communities.on_left = self._community_left
         self.dispatcher = Dispatcher(self.services)
@@ -161,36 +159,42 @@ class App:
         """The configured communities, each created or updated by its key, then those
         created from installs that the database holds."""
         mapped = bool(self.settings.file.communities)
-        found = []
+        each = self.settings.per_community()
+        declared = [Declared(k, s.community.name, s.community.timezone) for k, s in each]
         async with self.db.session() as session:
-            for key, settings in self.settings.per_community():
-                row = await ensure_community(
-                    session,
-                    settings.community.name,
-                    settings.community.timezone,
-                    self.clock(),
-                    key=key,
+            stored = await ensure_communities(session, declared, self.clock())
+        communities = Communities(
+            [
+                Community(
+                    stored[key].id,
+                    key,
+                    s,
+                    mapped=mapped,
+                    left_places=stored[key].left_places,
                 )
-                found.append(
-                    Community(
-                        row.id,
-                        key,
-                        settings,
-                        mapped=mapped,
-                        left_places=frozenset(row.left_places or ()),
-                    )
-                )
-        communities = Communities(found, db=self.db, base=self.settings, clock=self.clock)
+                for key, s in each
+            ],
+            db=self.db,
+            base=self.settings,
+            clock=self.clock,
+        )
         await communities.load()
         return communities
+
+    async def start_community_work(self, communities: Iterable[Community]) -> None:
+        """Every feature's start-up work for these communities (every configured one at
+        start; one created at run time alone): each hook once, with all their views, so a
+        thousand communities are a few queries per feature rather than a thousand sessions.
+        Runs under the start-up lock (`Database.migration_lock`)."""
+        views = [self.services.for_community(c) for c in communities]
+        for hook in self.setup.start_hooks:
+            await hook(views)
 
     async def _community_created(self, community: Community) -> None:
         """A community created (or back) at run time gets what a start gives every one:
         its start hooks now, its background work once the bot runs."""
-        view = self.services.for_community(community)
         async with self.db.migration_lock():
-            for hook in self.setup.start_hooks:
-                await hook(view)
+            await self.start_community_work([community])
         if self._serving:
             self._start_background(community)
 
@@ -303,6 +307,8 @@ class App:
                 max_instances=1,
             )
             self._serving = True
+            for name, work in self.setup.deployment_tasks:
+                self._background.append(asyncio.create_task(work(self.services), name=name))
             for community in list(self.services.communities or ()):
                 self._start_background(community)
 

@@ -271,7 +271,10 @@ def community_file(file: FileConfig, entry: CommunityEntry) -> FileConfig:
         for name in type(entry).model_fields
         if name not in ("key", "name", "timezone")
     }
-    return type(file)(
+    # Constructed, not validated: the entry's sections were checked when the file was read,
+    # and checking them again (every meeting's schedule) is most of the cost at a thousand
+    # communities.
+    return type(file).model_construct(
         community=CommunityConfig(name=entry.name, timezone=entry.timezone),
         retention=file.retention,
         deployment=file.deployment,

@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
     from bot.runtime.services import Services
 
-StartHook = Callable[["Services"], Awaitable[None]]
+# Start-up work for the communities starting together, each as its own view of the
+# services: every configured one at start, a community created at run time alone. One call
+# for all of them, so that a thousand communities cost a few queries, not a thousand
+# transactions.
+StartHook = Callable[[Sequence["Services"]], Awaitable[None]]
 # A long-running task, started once the platforms are connected and cancelled at stop.
 Background = Callable[["Services"], Awaitable[None]]
 RouteAdder = Callable[["web.Application", "Services"], None]
@@ -43,6 +47,7 @@ class Setup:
     start_hooks: list[StartHook] = field(default_factory=list)
     route_adders: list[RouteAdder] = field(default_factory=list)
     background_tasks: list[tuple[str, Background]] = field(default_factory=list)
+    deployment_tasks: list[tuple[str, Background]] = field(default_factory=list)
     channel_uses: list[ChannelUses] = field(default_factory=list)
     public_parts: list[PublicPart] = field(default_factory=list)
 
@@ -52,14 +57,21 @@ class Setup:
         self.config[section.name] = section
 
     def on_start(self, hook: StartHook) -> None:
-        """Run once at start, under the start-up lock (e.g. syncing config-declared meetings)."""
+        """Run at start for every community at once, under the start-up lock (e.g. syncing
+        config-declared meetings); later for each community created at run time."""
         self.start_hooks.append(hook)
 
     def background(self, name: str, work: Background) -> None:
-        """Run `work` for the process's life once it has started (with the delivery timer),
-        cancelled at stop: work that must not hold up start, such as planning a thousand
-        meetings."""
+        """Run `work` for each community (given its view) for the process's life once it has
+        started (with the delivery timer), cancelled at stop."""
         self.background_tasks.append((name, work))
+
+    def deployment_background(self, name: str, work: Background) -> None:
+        """Like `background`, but one task for the whole deployment, given the deployment's
+        services: it serves every community of `services.views()`, read again on each pass.
+        For work that would otherwise wake a thousand tasks at once, such as planning a
+        thousand communities' meetings."""
+        self.deployment_tasks.append((name, work))
 
     def routes(self, adder: RouteAdder) -> None:
         self.route_adders.append(adder)

@@ -61,6 +61,12 @@ class Services:
             scheduled_events=events,
         )
 
+    def views(self) -> list[Services]:
+        """Each community's view, in the deployment's order (just this one without any)."""
+        if self.communities is None:
+            return [self]
+        return [self.for_community(c) for c in self.communities]
+
     def for_community_id(self, community_id: int) -> Services:
         """The view of the community a row belongs to (this one if it is unknown here)."""
         community = self.communities.by_id(community_id) if self.communities else None

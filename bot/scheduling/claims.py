@@ -16,7 +16,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    column,
+    func,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import Database
@@ -121,21 +132,37 @@ async def record_sent(db: Database, worker: str, sent: Sequence[tuple[int, datet
     One transaction for all the sends that finished together (group commit): in a burst,
     a transaction per row would be most of the work.
     """
+    if not sent:
+        return 0
     table = Delivery.__table__
+    stands = (table.c.claimed_by == worker, table.c.state == DeliveryState.CLAIMED)
+    done = {"state": DeliveryState.SENT, "lease_until": None, "last_error": None}
+    if db.is_postgres:
+        # One UPDATE … FROM (VALUES …) RETURNING: asyncpg reports no row count for an
+        # executemany, and the count is how a lease taken over shows.
+        rows = values(
+            column("row_id", Integer),
+            column("at", table.c.sent_at.type),
+            column("ref", table.c.message_ref.type),
+            name="sent",
+        ).data([(i, at, ref[:200]) for i, at, ref in sent])
+        stmt = (
+            update(table)
+            .where(table.c.id == rows.c.row_id, *stands)
+            .values(sent_at=rows.c.at, updated_at=rows.c.at, message_ref=rows.c.ref, **done)
+            .returning(table.c.id)
+        )
+        async with _writing(db) as session:
+            conn = await session.connection()
+            return len((await conn.execute(stmt)).all())
     stmt = (
         update(table)
-        .where(
-            table.c.id == bindparam("row_id"),
-            table.c.claimed_by == worker,
-            table.c.state == DeliveryState.CLAIMED,
-        )
+        .where(table.c.id == bindparam("row_id"), *stands)
         .values(
-            state=DeliveryState.SENT,
             sent_at=bindparam("at"),
             updated_at=bindparam("at"),
             message_ref=bindparam("ref"),
-            lease_until=None,
-            last_error=None,
+            **done,
         )
     )
     params = [{"row_id": i, "at": at, "ref": ref[:200]} for i, at, ref in sent]

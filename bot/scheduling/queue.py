@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.targets import Target
 from bot.store.models import Delivery, DeliveryState
-from bot.store.upsert import insert_ignore
+from bot.store.upsert import insert_ignore_many
 
 # Discord accepts nonces of at most 25 characters; the Discord adapter appends "p<n>" to the
 # first 21 for each further part of a split message, so ours stay within 21.
@@ -43,13 +43,11 @@ async def enqueue(
     Idempotent on the unique key, so features may plan the same thing again (at start, after
     an edit) without doubling it. Commands that enqueue wake the timer once they commit.
     """
-    new = 0
+    rows = []
     for p in planned:
         if p.due_at.tzinfo is None:
             raise ValueError("a delivery's due time must be timezone-aware")
-        new += await insert_ignore(
-            session,
-            Delivery.__table__,  # type: ignore[arg-type]
+        rows.append(
             {
                 "community_id": community_id,
                 "kind": p.kind,
@@ -64,9 +62,15 @@ async def enqueue(
                 "payload": dict(p.payload or {}),
                 "created_at": now,
                 "updated_at": now,
-            },
-            ("kind", "subject", "occurrence", "target"),
+            }
         )
+    # One round trip for them all: sending a reminder re-plans its meeting's next posts.
+    new = await insert_ignore_many(
+        session,
+        Delivery.__table__,  # type: ignore[arg-type]
+        rows,
+        ("kind", "subject", "occurrence", "target"),
+    )
     if new:
         session.info[ENQUEUED] = True
     return new

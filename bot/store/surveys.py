@@ -8,6 +8,7 @@ nudge (done / not interested / later). Never answers, addresses or browser detai
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -137,10 +138,15 @@ async def all_surveys(session: AsyncSession, community_id: int) -> list[Survey]:
     return list(rows.all())
 
 
-async def live_surveys(session: AsyncSession, community_id: int, now: datetime) -> list[Survey]:
-    """Surveys open now or opening later: those whose reminders are still to be planned."""
+async def live_surveys(
+    session: AsyncSession, community_ids: Collection[int], now: datetime
+) -> list[Survey]:
+    """Surveys of these communities open now or opening later: those whose reminders are
+    still to be planned."""
     rows = await session.scalars(
-        select(Survey).where(Survey.community_id == community_id, Survey.closed_at.is_(None))
+        select(Survey)
+        .where(Survey.community_id.in_(list(community_ids)), Survey.closed_at.is_(None))
+        .order_by(Survey.id)
     )
     return [s for s in rows if not s.is_over(now)]
 

@@ -51,6 +51,21 @@ async def insert_ignore(
     return result.first() is not None
 
 
+async def insert_ignore_many(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    conflict: Sequence[str],
+) -> int:
+    """`insert_ignore` for many rows in one round trip (SQLAlchemy batches an INSERT …
+    RETURNING run with many rows into multi-row statements); returns how many were new."""
+    if not rows:
+        return 0
+    stmt = _ignore_statement(_dialect(session), table, tuple(conflict))
+    result = await session.execute(stmt, [dict(row) for row in rows])
+    return len(result.all())
+
+
 async def upsert(
     session: AsyncSession,
     table: Table,

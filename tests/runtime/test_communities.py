@@ -20,9 +20,10 @@ from bot.core.plaintext import render
 from bot.core.replies import Reply
 from bot.runtime.permissions import CONSOLE_MAINTAINER_ROLE
 from bot.store.meetings import Meeting
-from bot.store.models import Member
+from bot.store.models import Delivery, Member
 from bot.store.schema import Base
 from tests.conftest import make_settings
+from tests.fakes.slack_api import SlackFake
 from tests.scenarios.conftest import fake_resolver
 
 TEAM = {"alpha": "T0ALPHA01", "beta": "T0BETA001"}
@@ -171,6 +172,54 @@ async def test_a_confirmation_is_pressed_in_its_own_community_only(sqlite_url: s
         assert await counts(app) == before
         done = await app.dispatcher.press(Press(confirm, actor, alpha))
         assert "on its way" in text(done), done
+
+
+async def hero_posts(app: App) -> dict[int, list[tuple[str, str, str]]]:
+    """Each community's Hero calendar posts: (kind, cycle, target), in order."""
+    async with app.db.sessions() as session:
+        rows = (
+            await session.execute(
+                select(Delivery.community_id, Delivery.kind, Delivery.occurrence, Delivery.target)
+                .where(Delivery.subject == "heroes")
+                .order_by(Delivery.id)
+            )
+        ).all()
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    for community_id, kind, cycle, target in rows:
+        found.setdefault(community_id, []).append((kind, cycle, target))
+    return found
+
+
+async def test_a_community_added_to_the_config_gets_hero_posts_of_its_own(
+    any_db_url: str,
+) -> None:
+    # alpha's posts exist when beta joins the config: they never count as beta's.
+    async with SlackFake(bot_token="xoxb-heroes") as fake:
+        env = {
+            "slack_bot_token": "xoxb-heroes",
+            "slack_signing_secret": fake.signing_secret,
+            "slack_api_url": fake.api_url,
+        }
+        alpha_only = {"communities": TWO["communities"][:1]}
+        for config in (alpha_only, TWO, TWO):  # the second start with TWO plans nothing new
+            app = App(
+                make_settings(any_db_url, config, **env),
+                http=False,
+                timer=False,
+                resolver=fake_resolver,
+            )
+            await app.start()
+            try:
+                assert app.services.communities is not None
+                ids = {c.key: c.id for c in app.services.communities}
+                posts = await hero_posts(app)
+            finally:
+                await app.stop()
+        assert sorted(posts) == sorted(ids.values())
+        for key, community_id in ids.items():
+            assert {"hero_open", "hero_closing"} <= {kind for kind, *_ in posts[community_id]}
+            assert {t for *_, t in posts[community_id]} == {f"slack:channel:CANN{key.upper()}"}
+        assert len(posts[ids["alpha"]]) == len(posts[ids["beta"]])
 
 
 async def test_start_up_syncs_each_community_and_the_single_form_is_default(

@@ -136,3 +136,32 @@ async def test_concurrent_claims_each_take_at_most_their_limit(any_db_url: str) 
     finally:
         for app in apps:
             await app.stop()
+
+
+async def test_recording_sends_counts_only_the_claims_that_stand(
+    two_replicas: tuple[App, App], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A row whose lease ran out and another worker took is not marked sent by the first;
+    # the count says how many stood (on PostgreSQL too, where an executemany has no count).
+    first, second = two_replicas
+    await _plan(first, 3)
+    now = T0 + timedelta(seconds=1)
+    lease = timedelta(seconds=30)
+    mine = await claims.claim(
+        first.db, worker="a", platforms=["slack"], kinds=[NEWS], now=now, lease=lease, limit=3
+    )
+    later = now + timedelta(minutes=1)  # a's lease has run out: b takes the first row
+    (taken,) = await claims.claim(
+        second.db, worker="b", platforms=["slack"], kinds=[NEWS], now=later, lease=lease, limit=1
+    )
+    assert taken.id == mine[0].id
+    sent = [(row.id, later, f"C0GENERAL/{row.id}") for row in mine]
+    assert await claims.record_sent(first.db, "a", sent) == 2
+    async with first.db.sessions() as session:
+        rows = {r.id: r for r in (await session.scalars(select(Delivery))).all()}
+    assert rows[taken.id].state == DeliveryState.CLAIMED and rows[taken.id].claimed_by == "b"
+    for row in mine[1:]:
+        assert rows[row.id].state == DeliveryState.SENT
+        assert rows[row.id].message_ref == f"C0GENERAL/{row.id}"
+        assert rows[row.id].sent_at == later and rows[row.id].lease_until is None
+    assert await claims.record_sent(first.db, "a", []) == 0

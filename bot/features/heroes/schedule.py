@@ -10,6 +10,7 @@ its "closing" posts are dropped.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -70,36 +71,59 @@ def planned_for(services: Services, cycle: Cycle) -> list[Planned]:
     return out
 
 
-_PLANNED_COUNT = (
-    select(func.count())
-    .select_from(Delivery)
+# Posts that exist, per community and cycle (the cycle is the delivery's occurrence).
+_PLANNED_COUNTS = (
+    select(Delivery.community_id, Delivery.occurrence, func.count())
     .where(
         Delivery.subject == SUBJECT,
+        Delivery.community_id.in_(bindparam("communities", expanding=True)),
         Delivery.occurrence.in_(bindparam("occurrences", expanding=True)),
     )
+    .group_by(Delivery.community_id, Delivery.occurrence)
 )
 
 
 async def plan(session: AsyncSession, services: Services, now: datetime) -> int:
     """Make sure this cycle's and the next cycle's posts exist; returns how many were new."""
-    cycle = calendar_cycle(services.settings, now)
+    return await plan_all(session, [services], now)
+
+
+async def plan_all(session: AsyncSession, views: Sequence[Services], now: datetime) -> int:
+    """`plan` for each of these communities, with one count of the posts that exist."""
     # Deliveries are never deleted and targets change only with the config (a restart), so
     # once this process has seen a cycle's posts in the database, it need not look again.
-    settled = ("heroes planned", cycle.key)
-    if settled in services.settled:
+    wanted: list[tuple[Services, tuple[str, str], list[Planned], tuple[str, str]]] = []
+    for view in views:
+        cycle = calendar_cycle(view.settings, now)
+        settled = ("heroes planned", cycle.key)
+        if settled in view.settled:
+            continue
+        following = cycle.following()
+        planned = planned_for(view, cycle) + planned_for(view, following)
+        wanted.append((view, settled, planned, (cycle.key, following.key)))
+    if not wanted:
         return 0
-    following = cycle.following()
-    planned = planned_for(services, cycle) + planned_for(services, following)
-    existing = await session.scalar(_PLANNED_COUNT, {"occurrences": [cycle.key, following.key]})
-    if existing is not None and existing >= len(planned):
-        services.settled.add(settled)
-        return 0
-    return await enqueue(session, services.community_id, planned, now)
+    counts = await session.execute(
+        _PLANNED_COUNTS,
+        {
+            "communities": sorted({view.community_id for view, *_ in wanted}),
+            "occurrences": sorted({key for *_, keys in wanted for key in keys}),
+        },
+    )
+    existing = {(community_id, cycle): n for community_id, cycle, n in counts.all()}
+    new = 0
+    for view, settled, planned, keys in wanted:
+        if sum(existing.get((view.community_id, key), 0) for key in keys) >= len(planned):
+            view.settled.add(settled)
+            continue
+        new += await enqueue(session, view.community_id, planned, now)
+    return new
 
 
-async def on_start(services: Services) -> None:
-    async with services.db.session() as session:
-        await plan(session, services, services.clock())
+async def on_start(views: Sequence[Services]) -> None:
+    if views:
+        async with views[0].db.session() as session:
+            await plan_all(session, views, views[0].clock())
 
 
 async def _roll_forward(ctx: SendContext, cycle: Cycle) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.features.meetings.background import catch_up
+from bot.features.meetings.background import catch_up, of_communities
 from bot.features.meetings.config import MeetingConfig, declared_meetings
 from bot.features.meetings.declared import check_schedule
 from bot.features.meetings.reminders import withdraw
@@ -31,6 +32,10 @@ from bot.store.meetings import (
 )
 
 log = logging.getLogger(__name__)
+
+# A community's stored meetings as apply_config compares them: key → (community_id, id, key,
+# declared_hash, state, source).
+Briefs = Mapping[str, Row[Any]]
 
 
 def declared_values(cfg: MeetingConfig) -> dict[str, Any]:
@@ -75,28 +80,48 @@ def declared_hash(cfg: MeetingConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def sync_declared(services: Services) -> None:
-    """The feature's on_start: apply the config, then plan what is due (a bounded batch)."""
-    now = services.clock()
-    async with services.db.session() as session:
-        await apply_config(session, services, declared_meetings(services.settings), now)
-    await catch_up(services, now, limit=START_BATCH)
+async def sync_declared(views: Sequence[Services]) -> None:
+    """The feature's on_start: apply each community's config, then plan what is due (a
+    bounded batch for all of them together). One transaction and one read of the stored rows
+    for every community, so a restart of a thousand communities is a few queries."""
+    if not views:
+        return
+    now = views[0].clock()
+    async with views[0].db.session() as session:
+        stored = await stored_briefs(session, [v.community_id for v in views])
+        for view in views:
+            declared = declared_meetings(view.settings)
+            await apply_config(session, view, declared, now, stored.get(view.community_id, {}))
+    await catch_up(views, now, limit=START_BATCH)
+
+
+async def stored_briefs(session: AsyncSession, community_ids: list[int]) -> dict[int, Briefs]:
+    """What apply_config compares with, for each of these communities: key → brief row."""
+    rows = await session.execute(
+        select(
+            Meeting.community_id,
+            Meeting.id,
+            Meeting.key,
+            Meeting.declared_hash,
+            Meeting.state,
+            Meeting.source,
+        ).where(of_communities(community_ids))
+    )
+    found: dict[int, dict[str, Row[Any]]] = {}
+    for row in rows.all():
+        found.setdefault(row.community_id, {})[row.key] = row
+    return found
 
 
 async def apply_config(
-    session: AsyncSession, services: Services, declared: list[MeetingConfig], now: datetime
+    session: AsyncSession,
+    services: Services,
+    declared: list[MeetingConfig],
+    now: datetime,
+    stored: Briefs,
 ) -> None:
-    """Create, update or archive only what differs from the rows (compared by hash)."""
-    stored = {
-        row.key: row
-        for row in (
-            await session.execute(
-                select(
-                    Meeting.id, Meeting.key, Meeting.declared_hash, Meeting.state, Meeting.source
-                ).where(Meeting.community_id == services.community_id)
-            )
-        ).all()
-    }
+    """Create, update or archive only what differs from the rows (compared by hash);
+    `stored` is the community's rows as `stored_briefs` read them."""
     for cfg in declared:
         digest = declared_hash(cfg)
         brief = stored.get(cfg.id)

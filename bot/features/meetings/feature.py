@@ -73,7 +73,7 @@ def register(setup: Setup) -> None:
     registry, kinds = setup.commands, setup.kinds
     setup.config_section(SECTION)
     setup.on_start(sync_declared)
-    setup.background("meetings background", keep_up)
+    setup.deployment_background("meetings background", keep_up)
     setup.routes(add_routes)
     setup.posts_to(channel_uses)
     setup.background("Discord scheduled events", keep_events)

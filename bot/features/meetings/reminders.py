@@ -205,8 +205,9 @@ async def _meeting_of(ctx: SendContext, row: Delivery) -> Meeting | None:
     return meeting if meeting is not None and meeting.active else None
 
 
-async def _still_due(ctx: SendContext, row: Delivery) -> tuple[Meeting, Occurrence] | None:
-    """The meeting and occurrence a reminder row announces, if it still stands as planned.
+async def _still_due(ctx: SendContext, row: Delivery) -> tuple[Meeting, Series, Occurrence] | None:
+    """The meeting (with its series) and occurrence a reminder row announces, if it still
+    stands as planned.
 
     A post later than half its lead time is dropped: "in 7 days" sent 5 days late, or an
     agenda call the day before, only confuse (the bot was down, or busy catching up).
@@ -225,13 +226,13 @@ async def _still_due(ctx: SendContext, row: Delivery) -> tuple[Meeting, Occurren
     occurrence = occurrence_on(series, date.fromisoformat(row.payload["date"]))
     if occurrence is None or occurrence.start != datetime.fromisoformat(row.payload["start"]):
         return None  # skipped or moved since this row was planned
-    return meeting, occurrence
+    return meeting, series, occurrence
 
 
-async def _replan(ctx: SendContext, meeting: Meeting) -> None:
+async def _replan(ctx: SendContext, meeting: Meeting, series: Series) -> None:
     # Keep the chain going (see the module docstring). The runner's render session is only
     # read by us, so committing the new rows here is safe and keeps them if the send fails.
-    await plan_meeting(ctx.session, ctx.services, meeting, ctx.now)
+    await plan_meeting(ctx.session, ctx.services, meeting, ctx.now, series=series)
     await ctx.session.commit()
 
 
@@ -252,12 +253,12 @@ async def render_reminder(ctx: SendContext, row: Delivery) -> Message | None:
     found = await _still_due(ctx, row)
     if found is None:
         return None
-    meeting, occurrence = found
+    meeting, series, occurrence = found
     step = str(row.payload["step"])
     starting_now = step in ("0m", "0h", "0d", "0w")
     if ctx.now >= occurrence.start + (STARTING_NOW_GRACE if starting_now else timedelta(0)):
         return None  # a reminder after the start is noise
-    await _replan(ctx, meeting)
+    await _replan(ctx, meeting, series)
     if starting_now:
         head = para(Strong(meeting.name), Text(" is starting now: "), when(meeting, occurrence))
         return message(head, *links_paragraph(meeting, register=False))
@@ -273,10 +274,10 @@ async def render_reminder(ctx: SendContext, row: Delivery) -> Message | None:
 
 async def render_agenda_call(ctx: SendContext, row: Delivery) -> Message | None:
     found = await _still_due(ctx, row)
-    if found is None or ctx.now >= found[1].start:
+    if found is None or ctx.now >= found[2].start:
         return None
-    meeting, occurrence = found
-    await _replan(ctx, meeting)
+    meeting, series, occurrence = found
+    await _replan(ctx, meeting, series)
     add = ctx.services.command_label(ctx.target.platform, "meeting agenda add")
     agenda = await agenda_items(ctx.session, meeting.id, occurrence.local_date)
     return message(

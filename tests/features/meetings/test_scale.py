@@ -199,7 +199,7 @@ async def test_next_occurrences_stay_true_through_commands_and_time(any_db_url: 
         for hours in (1, 5, 23, 30, 24 * 9, 24 * 40):
             bot.clock.now = NOW + timedelta(hours=hours)
             await _check_reads(bot)
-            await catch_up(bot.app.services, bot.clock.now)
+            await catch_up(bot.app.services.views(), bot.clock.now)
             await _truth(bot)
         await bot.say("/meeting cancel daily", as_="maya")
         await _truth(bot)
@@ -221,13 +221,13 @@ async def test_start_plans_a_bounded_batch_and_the_rest_catches_up(
         # Commands are right before the background got there.
         await _check_reads(bot)
         assert (await bot.say("/meeting list 3")).startswith("The next 3 meeting occurrences")
-        assert await catch_up(bot.app.services, NOW) == 5
+        assert await catch_up(bot.app.services.views(), NOW) == 5
         rows = await _rows(bot)
         assert all(r["plan_at"] > NOW for r in rows.values())
         for key in rows:
             assert await _deliveries(bot, key), key
         await _truth(bot)
-        assert await catch_up(bot.app.services, NOW) == 0
+        assert await catch_up(bot.app.services.views(), NOW) == 0
 
 
 async def test_a_missed_chain_is_replanned_after_downtime(any_db_url: str) -> None:
