@@ -4,7 +4,7 @@ another replica, isolated from the config's communities, and their deliveries st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -204,8 +204,9 @@ async def test_a_created_community_gets_start_hooks_and_background_work(
     cancelled: list[int] = []
     stopped = asyncio.Event()
 
-    async def hook(services: Services) -> None:
-        hooked.append(services.community_id)
+    async def hook(views: Sequence[Services]) -> None:
+        # Start hooks take every community's view at once (one pass per feature).
+        hooked.extend(v.community_id for v in views)
 
     async def work(services: Services) -> None:
         running.setdefault(services.community_id, asyncio.Event()).set()
