@@ -1,14 +1,18 @@
 """How fast the bot acknowledges Slack slash commands, next to a bare bolt app.
 
     .venv/bin/python bench/slack_ack.py [--seconds 10] [--rate 200] [--clients 20]
+                                        [--db sqlite|postgres] [--commands help,nominate]
+                                        [--modes open,closed]
 
-Starts, as separate processes: `communitybot run` (HTTP mode, SQLite unless
---database-url) and a bare slack_bolt AsyncApp that acks "hello", both served by aiohttp
-and pointed at the in-process Slack fake. Signed slash commands then go to each, in the
-same run: an open loop at a steady --rate requests/s (latency measured from each
-request's scheduled time, so a stall is not hidden by the sender waiting) and a closed
-loop of --clients concurrent clients. `/communitybot help` (a read) and `/hero nominate`
-(a database write; a different nominator each time) are measured separately.
+Starts, as separate processes: `communitybot run` (HTTP mode, on a fresh database: a SQLite
+file, or with --db postgres a scratch database on the server named by
+COMMUNITYBOT_TEST_POSTGRES_URL or --database-url, dropped afterwards) and a bare slack_bolt
+AsyncApp that acks "hello", both served by aiohttp and pointed at the in-process Slack fake.
+Signed slash commands then go to each, in the same run: an open loop at a steady --rate
+requests/s (latency measured from each request's scheduled time, so a stall is not hidden by
+the sender waiting) and a closed loop of --clients concurrent clients. `/communitybot help` (a
+read) and `/hero nominate` (a database write; a different nominator each time) are measured
+separately; --commands and --modes pick some of them.
 
 Targets (issue 16): p99 < 100 ms in a closed loop of 20 clients on 2 cores; p50 within 2x of
 the bare app (bolt's defaults). The bare app is also shown with process_before_response=True,
@@ -25,7 +29,8 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,11 +237,28 @@ async def start_process(
     return proc
 
 
+@asynccontextmanager
+async def fresh_database(args: argparse.Namespace, work: Path) -> AsyncIterator[str]:
+    if args.db == "sqlite":
+        yield f"sqlite+aiosqlite:///{work / 'bench.db'}"
+        return
+    from tests.support.postgres import scratch_database
+
+    base = args.database_url or os.environ.get("COMMUNITYBOT_TEST_POSTGRES_URL")
+    if not base:
+        raise SystemExit("--db postgres needs --database-url or COMMUNITYBOT_TEST_POSTGRES_URL")
+    async with scratch_database(base, "cbslack") as url:
+        yield url
+
+
 async def run(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="slack-ack-bench-"))
     config = work / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")
-    async with SlackFake(signing_secret=SECRET, bot_token=BOT_TOKEN) as fake:
+    async with (
+        SlackFake(signing_secret=SECRET, bot_token=BOT_TOKEN) as fake,
+        fresh_database(args, work) as database_url,
+    ):
         base_env = {
             k: v
             for k, v in os.environ.items()
@@ -250,8 +272,7 @@ async def run(args: argparse.Namespace) -> int:
             "SLACK_API_URL": fake.api_url,
             "COMMUNITYBOT_CONFIG": str(config),
             "COMMUNITYBOT_HTTP_PORT": str(bot_port),
-            "COMMUNITYBOT_DATABASE_URL": args.database_url
-            or f"sqlite+aiosqlite:///{work / 'bench.db'}",
+            "COMMUNITYBOT_DATABASE_URL": database_url,
             "COMMUNITYBOT_LOG_LEVEL": "WARNING",
         }
         exe = str(Path(sys.executable).with_name("communitybot"))
@@ -289,8 +310,8 @@ async def measure(
         # Is /hero nominate there yet, and does it write? (Heroes may not have landed.)
         probe = await load_text(session, load, targets["bot"][1], "nominate")
         print(f"bot answers /hero nominate with: {probe[:160]!r}", file=sys.stderr)
-        for command in ("help", "nominate"):
-            for mode in ("open", "closed"):
+        for command in args.commands.split(","):
+            for mode in args.modes.split(","):
                 for name, (_, url) in targets.items():
                     runner: Callable[..., Awaitable[Result]]
                     if mode == "open":
@@ -312,7 +333,10 @@ async def load_text(session: aiohttp.ClientSession, load: Load, url: str, comman
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
-    print(f"\nSlack ack latency, {args.seconds:.0f} s per cell, {os.cpu_count()} CPUs")
+    print(
+        f"\nSlack ack latency, {args.seconds:.0f} s per cell, {os.cpu_count()} CPUs, "
+        f"the bot on {args.db}"
+    )
     head = f"{'command':10} {'mode':11} {'target':9} {'n':>6} {'err':>4} {'req/s':>7}"
     print(f"{head} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for r in results:
@@ -346,7 +370,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--database-url", default=None, help="the server for --db postgres")
+    parser.add_argument("--commands", default="help,nominate")
+    parser.add_argument("--modes", default="open,closed")
     return asyncio.run(run(parser.parse_args()))
 
 

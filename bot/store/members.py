@@ -4,9 +4,10 @@ user id)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, insert, or_, select, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import DEFAULT_COMMUNITY_KEY
@@ -54,10 +55,11 @@ _MEMBER_BY_KEY = (
     .order_by(Member.workspace.desc())
     .limit(1)
 )
-_NEW_PERSON = insert(Person.__table__).returning(Person.__table__.c.id)
+_MEMBERS, _PERSONS = Member.__table__, Person.__table__
+_KEY_COLUMNS = ("community_id", "platform", "workspace", "platform_user_id")
 
 
-def _key(community_id: int, ref: MemberRef, workspace: str) -> dict[str, object]:
+def _key(community_id: int, ref: MemberRef, workspace: str) -> dict[str, Any]:
     return {
         "community_id": community_id,
         "platform": str(ref.platform),
@@ -82,20 +84,10 @@ async def ensure_member(
     """
     key = _key(community_id, ref, workspace)
     row = await session.scalar(_MEMBER_BY_KEY, key)
-    if row is not None and row.workspace != workspace:
-        row.workspace = workspace  # a row from before 0011: its first workspace takes it over
     if row is None:
-        if session.bind is not None and session.bind.dialect.name == "sqlite":
-            # Every SQLite transaction here holds the write lock from BEGIN IMMEDIATE on (see
-            # db._configure_sqlite): nobody can insert them between the look-up and here.
-            return await _create_member(session, community_id, ref, now, acting, workspace)
-        try:
-            async with session.begin_nested():
-                return await _create_member(session, community_id, ref, now, acting, workspace)
-        except IntegrityError:
-            # Another request created them a moment ago.
-            row = await session.scalar(_MEMBER_BY_KEY, key)
-            assert row is not None
+        return await _create_member(session, key, ref, now, acting)
+    if row.workspace != workspace:
+        row.workspace = workspace  # a row from before 0011: its first workspace takes it over
     if ref.display_name and row.display_name != ref.display_name[:200]:
         row.display_name = ref.display_name[:200]
     if acting:
@@ -126,30 +118,96 @@ async def find_member(
     )
 
 
-async def _create_member(
-    session: AsyncSession,
-    community_id: int,
-    ref: MemberRef,
-    now: datetime,
-    acting: bool,
-    workspace: str,
-) -> Member:
-    person_id = await session.scalar(_NEW_PERSON, {"community_id": community_id, "created_at": now})
-    assert person_id is not None
-    row = Member(
-        community_id=community_id,
-        person_id=person_id,
-        platform=str(ref.platform),
-        platform_user_id=ref.user_id,
-        workspace=workspace,
-        display_name=ref.display_name[:200],
-        is_bot=ref.is_bot,
-        known=acting,
-        first_seen_at=now,
-        last_seen_at=now,
+# -- creating a member: one statement on PostgreSQL, the hot path of a newcomer's command --
+
+
+def _param(name: str, column: str) -> BindParameter[Any]:
+    # Typed, so that PostgreSQL knows what `INSERT … SELECT $1, …` inserts.
+    return bindparam(name, type_=_MEMBERS.c[column].type)
+
+
+_NEW_MEMBER_COLUMNS = (*_KEY_COLUMNS, "person_id", "display_name", "is_bot", "known")
+_NEW_MEMBER_COLUMNS += ("first_seen_at", "last_seen_at")
+
+
+def _new_member(person_id: ColumnElement[int]) -> Any:
+    """INSERT the member from the statement's parameters, RETURNING it (None on a conflict)."""
+    values = select(
+        _param("community_id", "community_id"),
+        _param("platform", "platform"),
+        _param("workspace", "workspace"),
+        _param("user_id", "platform_user_id"),
+        person_id,
+        _param("display_name", "display_name"),
+        _param("is_bot", "is_bot"),
+        _param("known", "known"),
+        _param("now", "first_seen_at"),
+        _param("now", "last_seen_at"),
     )
-    session.add(row)
-    await session.flush()
+    return (
+        postgresql.insert(_MEMBERS)
+        .from_select(_NEW_MEMBER_COLUMNS, values)
+        .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
+        .returning(*_MEMBERS.c)
+    )
+
+
+_NEW_PERSON = insert(_PERSONS).returning(_PERSONS.c.id)
+# SQLite: the person, then the member. No conflict is possible there (see _create_member), and
+# SQLite's INSERT … SELECT … ON CONFLICT needs a WHERE the statement does not have: plain.
+_NEW_MEMBER = select(Member).from_statement(
+    insert(_MEMBERS)
+    .from_select(_NEW_MEMBER_COLUMNS, _new_member(_param("person_id", "person_id")).select)
+    .returning(*_MEMBERS.c)
+)
+
+
+def _person_and_member() -> Any:
+    """PostgreSQL: the person and the member in one statement (SQLite has no INSERT in WITH).
+
+    Rows: (the member or None, the new person's id). A request creating the same member at the
+    same moment makes the member's INSERT wait for its commit and then do nothing: the
+    statement returns no member, and the id of the person it inserted for nothing.
+    """
+    person = (
+        insert(_PERSONS)
+        .from_select(
+            ("community_id", "created_at"),
+            select(_param("community_id", "community_id"), _param("now", "first_seen_at")),
+        )
+        .returning(_PERSONS.c.id)
+        .cte("new_person")
+    )
+    member = _new_member(person.c.id).cte("new_member")
+    rows = select(*member.c, person.c.id).select_from(person.outerjoin(member, true()))
+    return select(Member, person.c.id).from_statement(rows)
+
+
+_PERSON_AND_MEMBER = _person_and_member()
+
+
+async def _create_member(
+    session: AsyncSession, key: dict[str, Any], ref: MemberRef, now: datetime, acting: bool
+) -> Member:
+    values = key | {
+        "display_name": ref.display_name[:200],
+        "is_bot": ref.is_bot,
+        "known": acting,
+        "now": now,
+    }
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        # Every SQLite transaction here holds the write lock from BEGIN IMMEDIATE on (see
+        # db._configure_sqlite): nobody can insert them between the look-up and here.
+        person = {"community_id": key["community_id"], "created_at": now}
+        person_id = await session.scalar(_NEW_PERSON, person)
+        row = await session.scalar(_NEW_MEMBER, values | {"person_id": person_id})
+    else:
+        row, person_id = (await session.execute(_PERSON_AND_MEMBER, values)).one()
+    if row is None:
+        # Another request created them a moment ago: theirs stands, this person goes.
+        await session.execute(delete(Person).where(Person.id == person_id))
+        row = await session.scalar(_MEMBER_BY_KEY, key)
+    assert row is not None
     return row
 
 
