@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, insert, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,7 +95,8 @@ async def ensure_member(
     key = _key(community_id, ref, workspace)
     row = await session.scalar(_MEMBER_BY_KEY, key)
     if row is None:
-        return await _create_member(session, key, ref, now, acting)
+        # (For a member just created, what follows changes nothing.)
+        row = await _create_member(session, key, ref, now, acting)
     if row.workspace != workspace:
         row.workspace = workspace  # a row from before 0011: its first workspace takes it over
     if ref.display_name and row.display_name != ref.display_name[:200]:
@@ -126,13 +137,20 @@ def _param(name: str, column: str) -> BindParameter[Any]:
     return bindparam(name, type_=_MEMBERS.c[column].type)
 
 
-_NEW_MEMBER_COLUMNS = (*_KEY_COLUMNS, "person_id", "display_name", "is_bot", "known")
-_NEW_MEMBER_COLUMNS += ("first_seen_at", "last_seen_at")
+_NEW_MEMBER_COLUMNS = (
+    *_KEY_COLUMNS,
+    "person_id",
+    "display_name",
+    "is_bot",
+    "known",
+    "first_seen_at",
+    "last_seen_at",
+)
 
 
-def _new_member(person_id: ColumnElement[int]) -> Any:
-    """INSERT the member from the statement's parameters, RETURNING it (None on a conflict)."""
-    values = select(
+def _new_member_row(person_id: ColumnElement[int]) -> Select[Any]:
+    """The new member's row, from the statement's parameters, for INSERT … SELECT."""
+    return select(
         _param("community_id", "community_id"),
         _param("platform", "platform"),
         _param("workspace", "workspace"),
@@ -144,20 +162,13 @@ def _new_member(person_id: ColumnElement[int]) -> Any:
         _param("now", "first_seen_at"),
         _param("now", "last_seen_at"),
     )
-    return (
-        postgresql.insert(_MEMBERS)
-        .from_select(_NEW_MEMBER_COLUMNS, values)
-        .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
-        .returning(*_MEMBERS.c)
-    )
 
 
 _NEW_PERSON = insert(_PERSONS).returning(_PERSONS.c.id)
-# SQLite: the person, then the member. No conflict is possible there (see _create_member), and
-# SQLite's INSERT … SELECT … ON CONFLICT needs a WHERE the statement does not have: plain.
+# SQLite: the person, then the member (no conflict is possible there: see _create_member).
 _NEW_MEMBER = select(Member).from_statement(
     insert(_MEMBERS)
-    .from_select(_NEW_MEMBER_COLUMNS, _new_member(_param("person_id", "person_id")).select)
+    .from_select(_NEW_MEMBER_COLUMNS, _new_member_row(_param("person_id", "person_id")))
     .returning(*_MEMBERS.c)
 )
 
@@ -178,7 +189,13 @@ def _person_and_member() -> Any:
         .returning(_PERSONS.c.id)
         .cte("new_person")
     )
-    member = _new_member(person.c.id).cte("new_member")
+    member = (
+        postgresql.insert(_MEMBERS)
+        .from_select(_NEW_MEMBER_COLUMNS, _new_member_row(person.c.id))
+        .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
+        .returning(*_MEMBERS.c)
+        .cte("new_member")
+    )
     rows = select(*member.c, person.c.id).select_from(person.outerjoin(member, true()))
     return select(Member, person.c.id).from_statement(rows)
 
