@@ -120,6 +120,13 @@ class Result:
     latencies: list[float]
     errors: int
     seconds: float
+    # CPU seconds the target process used while measured (its work per request, whatever
+    # else the machine is doing), and the database server's for it (PostgreSQL only).
+    cpu: float = float("nan")
+    db_cpu: float = float("nan")
+
+    def per_request(self, seconds: float) -> float:
+        return seconds / len(self.latencies) * 1000 if self.latencies else float("nan")
 
     def pct(self, p: float) -> float:
         if not self.latencies:
@@ -291,7 +298,7 @@ async def run(args: argparse.Namespace) -> int:
                     work / f"{name.replace(' ', '-')}.log",
                 )
                 targets[name] = (proc, f"http://127.0.0.1:{port}/slack/events")
-            results = await measure(fake, targets, args)
+            results = await measure(fake, targets, args, await server_cpu_of(database_url))
         finally:
             for proc, _ in targets.values():
                 await stop_process(proc)
@@ -300,8 +307,56 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def server_cpu_of(database_url: str) -> Callable[[str], Awaitable[float]]:
+    """For PostgreSQL on this machine: the CPU time of the server processes serving the bot's
+    database so far (the bare apps use none). Connections closed meanwhile are missed."""
+    from sqlalchemy.engine import make_url
+
+    if not database_url.startswith("postgresql"):
+        return _no_server
+
+    import asyncpg
+
+    url = make_url(database_url)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    seen: dict[int, float] = {}
+
+    async def server(target: str) -> float:
+        if target != "bot":
+            return 0.0
+        conn = await asyncpg.connect(admin)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                url.database,
+            )
+        finally:
+            await conn.close()
+        for row in rows:
+            seen[row["pid"]] = cpu_seconds(row["pid"])
+        return sum(seen.values())
+
+    return server
+
+
+async def _no_server(_target: str) -> float:
+    return float("nan")
+
+
 async def measure(
-    fake: SlackFake, targets: dict[str, tuple[Any, str]], args: argparse.Namespace
+    fake: SlackFake,
+    targets: dict[str, tuple[Any, str]],
+    args: argparse.Namespace,
+    server_cpu: Callable[[str], Awaitable[float]],
 ) -> list[Result]:
     results: list[Result] = []
     connector = aiohttp.TCPConnector(limit=0)
@@ -319,7 +374,11 @@ async def measure(
                     else:
                         runner, knob = load.closed_loop, args.clients
                     await runner(url, command, knob, args.warmup)  # warm up, not counted
+                    pid = targets[name][0].pid
+                    cpu, db_cpu = cpu_seconds(pid), await server_cpu(name)
                     result = await runner(url, command, knob, args.seconds)
+                    result.cpu = cpu_seconds(pid) - cpu
+                    result.db_cpu = await server_cpu(name) - db_cpu
                     result.target = name
                     results.append(result)
                     print(f"  measured {name:9} {command:9} {result.mode}", file=sys.stderr)
@@ -338,11 +397,12 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         f"the bot on {args.db}"
     )
     head = f"{'command':10} {'mode':11} {'target':9} {'n':>6} {'err':>4} {'req/s':>7}"
-    print(f"{head} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(f"{head} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'cpu ms/req':>10} {'db ms/req':>9}")
     for r in results:
         print(
             f"{r.command:10} {r.mode:11} {r.target:9} {len(r.latencies):6d} {r.errors:4d} "
-            f"{r.rate:7.1f} {r.pct(50):8.2f} {r.pct(99):8.2f} {r.pct(100):8.2f}"
+            f"{r.rate:7.1f} {r.pct(50):8.2f} {r.pct(99):8.2f} {r.pct(100):8.2f} "
+            f"{r.per_request(r.cpu):10.2f} {r.per_request(r.db_cpu):9.2f}"
         )
     print("\nratios bot / bare (p50, p99):")
     cells = {(r.command, r.mode, r.target): r for r in results}
