@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.invocation import Actor, MemberRef, Place
 from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
-from bot.store.members import ensure_member, workspace_of
+from bot.store.members import MemberKey, ensure_member, named_workspace
 from bot.store.models import AuditEntry, Member
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ class Context:
     args: dict[str, Any] = field(default_factory=dict)
     confirmed: bool = False
     public: bool = False
+    # The members this transaction has already read (see members_seen).
+    seen: dict[MemberKey, Member | None] = field(default_factory=dict)
     _audited: bool = False
 
     @property
@@ -55,10 +57,13 @@ class Context:
         return self.services.command_label(self.actor.platform, name)
 
     async def member_for(self, ref: MemberRef) -> Member:
-        # Someone named in a command is taken to be of the asker's workspace (on Slack).
-        workspace = workspace_of(self.place) if ref.platform is self.place.platform else ""
         return await ensure_member(
-            self.session, self.community_id, ref, self.now, workspace=workspace
+            self.session,
+            self.community_id,
+            ref,
+            self.now,
+            workspace=named_workspace(self.place, ref),
+            seen=self.seen,
         )
 
     def audit(self, action: str, detail: str = "", outcome: str = "ok") -> None:

@@ -51,6 +51,19 @@ def workspace_of(place: Place) -> str:
     return (place.guild_id or "") if place.platform is Platform.SLACK else ""
 
 
+def named_workspace(place: Place, ref: MemberRef) -> str:
+    """The workspace of someone named in a command at `place`: taken to be the asker's."""
+    return workspace_of(place) if ref.platform is place.platform else ""
+
+
+# (platform, workspace, user id): a member as a command names them.
+MemberKey = tuple[str, str, str]
+
+
+def member_key(ref: MemberRef, workspace: str) -> MemberKey:
+    return (str(ref.platform), workspace, ref.user_id)
+
+
 # Built once: every command looks its asker up, and building the query cost more than running it.
 # A row from before migration 0011 has workspace '' and still answers for its workspace's
 # member (the exact row first); ensure_member then records the workspace on it.
@@ -64,6 +77,13 @@ _MEMBER_BY_KEY = (
     )
     .order_by(Member.workspace.desc())
     .limit(1)
+)
+# Several at once (the asker and whom they name), over-fetching on purpose: members_seen picks.
+_MEMBERS_SEEN = select(Member).where(
+    Member.community_id == bindparam("community_id"),
+    Member.platform.in_(bindparam("platforms", expanding=True)),
+    Member.workspace.in_(bindparam("workspaces", expanding=True)),
+    Member.platform_user_id.in_(bindparam("user_ids", expanding=True)),
 )
 _MEMBERS, _PERSONS = Member.__table__, Person.__table__
 _KEY_COLUMNS = ("community_id", "platform", "workspace", "platform_user_id")
@@ -86,17 +106,25 @@ async def ensure_member(
     *,
     acting: bool = False,
     workspace: str = "",
+    seen: dict[MemberKey, Member | None] | None = None,
 ) -> Member:
     """The member row for `ref`, created with its own person on first sight.
 
     `acting` marks that they used the bot themselves (only such members get personal nudges).
-    `workspace`: see workspace_of.
+    `workspace`: see workspace_of. `seen`: what members_seen found in this transaction, where
+    the row is then taken from (and a new one recorded) instead of looked up again.
     """
     key = _key(community_id, ref, workspace)
-    row = await session.scalar(_MEMBER_BY_KEY, key)
+    known = member_key(ref, workspace)
+    if seen is not None and known in seen:
+        row = seen[known]
+    else:
+        row = await session.scalar(_MEMBER_BY_KEY, key)
     if row is None:
         # (For a member just created, what follows changes nothing.)
         row = await _create_member(session, key, ref, now, acting)
+        if seen is not None:
+            seen[known] = row
     if row.workspace != workspace:
         row.workspace = workspace  # a row from before 0011: its first workspace takes it over
     if ref.display_name and row.display_name != ref.display_name[:200]:
@@ -108,6 +136,34 @@ async def ensure_member(
         if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
             row.last_seen_at = now
     return row
+
+
+async def members_seen(
+    session: AsyncSession, community_id: int, wanted: list[tuple[MemberRef, str]]
+) -> dict[MemberKey, Member | None]:
+    """The rows of `wanted` (each a ref and its workspace) in one query, None for those never
+    seen; each chosen as ensure_member's look-up would (its workspace's row first)."""
+    params = {
+        "community_id": community_id,
+        "platforms": sorted({str(ref.platform) for ref, _ in wanted}),
+        "workspaces": sorted({ws for _, ws in wanted} | {""}),
+        "user_ids": sorted({ref.user_id for ref, _ in wanted}),
+    }
+    rows = list((await session.scalars(_MEMBERS_SEEN, params)).all())
+    found: dict[MemberKey, Member | None] = {}
+    for ref, workspace in wanted:
+        platform, user_id, spaces = str(ref.platform), ref.user_id, (workspace, "")
+        candidates = [
+            r
+            for r in rows
+            if r.platform == platform and r.platform_user_id == user_id and r.workspace in spaces
+        ]
+        found[member_key(ref, workspace)] = max(candidates, key=_workspace, default=None)
+    return found
+
+
+def _workspace(row: Member) -> str:
+    return row.workspace
 
 
 async def find_member(

@@ -38,6 +38,11 @@ HOT = {
         "SELECT id FROM members WHERE community_id = 1 AND platform = 'slack' "
         "AND platform_user_id = 'U012ABCDEF'",
     ),
+    "the asker and whom they name": (
+        "members",
+        "SELECT id FROM members WHERE community_id = 1 AND platform IN ('slack') "
+        "AND workspace IN ('', 'T012AB') AND platform_user_id IN ('U012ABCDEF', 'U0HERO')",
+    ),
     "next occurrences": (
         "meetings",
         "SELECT id FROM meetings WHERE community_id = 1 AND state = 'active' "

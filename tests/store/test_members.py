@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 
 from bot.core.invocation import MemberRef, Platform
 from bot.store.db import Database
-from bot.store.members import LAST_SEEN_RESOLUTION, ensure_community, ensure_member
+from bot.store.members import (
+    LAST_SEEN_RESOLUTION,
+    ensure_community,
+    ensure_member,
+    member_key,
+    members_seen,
+)
 from bot.store.migrate import upgrade
 from bot.store.models import Member, Person
 
@@ -90,3 +96,33 @@ async def test_many_requests_meeting_a_new_member_at_once_make_one(
     assert len(set(seen)) == 1
     # The requests that lost the race left no person behind.
     assert await _counts(db) == (1, 1)
+
+
+async def test_members_seen_reads_the_asker_and_whom_they_name_as_one_look_up_each(
+    db: Database,
+) -> None:
+    cid = await _community(db)
+    olu, ana = MemberRef(Platform.SLACK, "UOLU", "olu"), MemberRef(Platform.SLACK, "UANA", "ana")
+    dee = MemberRef(Platform.DISCORD, "UOLU", "dee")  # the same id on another platform
+    new = MemberRef(Platform.SLACK, "UNEW", "new")
+    async with db.session() as session:
+        await ensure_member(session, cid, olu, NOW, workspace="T1")
+        await ensure_member(session, cid, olu, NOW, workspace="T2")  # another person
+        await ensure_member(session, cid, ana, NOW)  # from before workspaces: ''
+        await ensure_member(session, cid, dee, NOW)
+    wanted = [(olu, "T2"), (ana, "T1"), (dee, ""), (new, "T1")]
+    async with db.session() as session:
+        seen = await members_seen(session, cid, wanted)
+        for ref, workspace in wanted:
+            looked_up = await ensure_member(session, cid, ref, NOW, workspace=workspace)
+            row = seen[member_key(ref, workspace)]
+            if ref is new:
+                assert row is None
+            else:
+                assert row is looked_up, ref
+        # What ensure_member creates with `seen` is recorded there, not created twice.
+        again = MemberRef(Platform.SLACK, "UAGAIN", "again")
+        seen = await members_seen(session, cid, [(again, "T1")])
+        first = await ensure_member(session, cid, again, NOW, workspace="T1", seen=seen)
+        assert await ensure_member(session, cid, again, NOW, workspace="T1", seen=seen) is first
+    assert await _counts(db) == (6, 6)
