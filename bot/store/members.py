@@ -4,6 +4,7 @@ user id)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +17,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,13 +80,6 @@ _MEMBER_BY_KEY = (
     .order_by(Member.workspace.desc())
     .limit(1)
 )
-# Several at once (the asker and whom they name), over-fetching on purpose: members_seen picks.
-_MEMBERS_SEEN = select(Member).where(
-    Member.community_id == bindparam("community_id"),
-    Member.platform.in_(bindparam("platforms", expanding=True)),
-    Member.workspace.in_(bindparam("workspaces", expanding=True)),
-    Member.platform_user_id.in_(bindparam("user_ids", expanding=True)),
-)
 _MEMBERS, _PERSONS = Member.__table__, Person.__table__
 _KEY_COLUMNS = ("community_id", "platform", "workspace", "platform_user_id")
 
@@ -138,18 +133,38 @@ async def ensure_member(
     return row
 
 
+@cache
+def _members_by_keys(count: int) -> Any:
+    """`count` look-ups like _MEMBER_BY_KEY as one statement (UNION ALL), with parameters
+    p0, u0, w0 (platform, user id, workspace), p1, …. PostgreSQL plans each part as it plans
+    one look-up and reuses the plan; IN lists over the key's columns were planned afresh each
+    time, at several times the cost."""
+    parts = [
+        select(Member)
+        .where(
+            Member.community_id == bindparam("community_id"),
+            Member.platform == bindparam(f"p{i}"),
+            Member.platform_user_id == bindparam(f"u{i}"),
+            or_(Member.workspace == bindparam(f"w{i}"), Member.workspace == ""),
+        )
+        .order_by(Member.workspace.desc())
+        .limit(1)
+        .subquery()
+        .select()
+        for i in range(count)
+    ]
+    return select(Member).from_statement(union_all(*parts))
+
+
 async def members_seen(
     session: AsyncSession, community_id: int, wanted: list[tuple[MemberRef, str]]
 ) -> dict[MemberKey, Member | None]:
     """The rows of `wanted` (each a ref and its workspace) in one query, None for those never
     seen; each chosen as ensure_member's look-up would (its workspace's row first)."""
-    params = {
-        "community_id": community_id,
-        "platforms": sorted({str(ref.platform) for ref, _ in wanted}),
-        "workspaces": sorted({ws for _, ws in wanted} | {""}),
-        "user_ids": sorted({ref.user_id for ref, _ in wanted}),
-    }
-    rows = list((await session.scalars(_MEMBERS_SEEN, params)).all())
+    params: dict[str, Any] = {"community_id": community_id}
+    for i, (ref, workspace) in enumerate(wanted):
+        params |= {f"p{i}": str(ref.platform), f"u{i}": ref.user_id, f"w{i}": workspace}
+    rows = list((await session.scalars(_members_by_keys(len(wanted)), params)).all())
     found: dict[MemberKey, Member | None] = {}
     for ref, workspace in wanted:
         platform, user_id, spaces = str(ref.platform), ref.user_id, (workspace, "")

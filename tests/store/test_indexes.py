@@ -40,8 +40,12 @@ HOT = {
     ),
     "the asker and whom they name": (
         "members",
-        "SELECT id FROM members WHERE community_id = 1 AND platform IN ('slack') "
-        "AND workspace IN ('', 'T012AB') AND platform_user_id IN ('U012ABCDEF', 'U0HERO')",
+        " UNION ALL ".join(
+            f"SELECT id FROM (SELECT id, workspace FROM members WHERE community_id = 1 "
+            f"AND platform = 'slack' AND platform_user_id = '{user}' "
+            f"AND (workspace = 'T012AB' OR workspace = '') ORDER BY workspace DESC LIMIT 1) {alias}"
+            for user, alias in (("U012ABCDEF", "a"), ("U0HERO", "b"))
+        ),
     ),
     "next occurrences": (
         "meetings",
