@@ -1,14 +1,18 @@
 """How fast the bot acknowledges Slack slash commands, next to a bare bolt app.
 
     .venv/bin/python bench/slack_ack.py [--seconds 10] [--rate 200] [--clients 20]
+                                        [--db sqlite|postgres] [--commands help,nominate]
+                                        [--modes open,closed]
 
-Starts, as separate processes: `communitybot run` (HTTP mode, SQLite unless
---database-url) and a bare slack_bolt AsyncApp that acks "hello", both served by aiohttp
-and pointed at the in-process Slack fake. Signed slash commands then go to each, in the
-same run: an open loop at a steady --rate requests/s (latency measured from each
-request's scheduled time, so a stall is not hidden by the sender waiting) and a closed
-loop of --clients concurrent clients. `/communitybot help` (a read) and `/hero nominate`
-(a database write; a different nominator each time) are measured separately.
+Starts, as separate processes: `communitybot run` (HTTP mode, on a fresh database: a SQLite
+file, or with --db postgres a scratch database on the server named by
+COMMUNITYBOT_TEST_POSTGRES_URL or --database-url, dropped afterwards) and a bare slack_bolt
+AsyncApp that acks "hello", both served by aiohttp and pointed at the in-process Slack fake.
+Signed slash commands then go to each, in the same run: an open loop at a steady --rate
+requests/s (latency measured from each request's scheduled time, so a stall is not hidden by
+the sender waiting) and a closed loop of --clients concurrent clients. `/communitybot help` (a
+read) and `/hero nominate` (a database write; a different nominator each time) are measured
+separately; --commands and --modes pick some of them.
 
 Targets (issue 16): p99 < 100 ms in a closed loop of 20 clients on 2 cores; p50 within 2x of
 the bare app (bolt's defaults). The bare app is also shown with process_before_response=True,
@@ -25,7 +29,8 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +120,13 @@ class Result:
     latencies: list[float]
     errors: int
     seconds: float
+    # CPU seconds the target process used while measured (its work per request, whatever
+    # else the machine is doing), and the database server's for it (PostgreSQL only).
+    cpu: float = float("nan")
+    db_cpu: float = float("nan")
+
+    def per_request(self, seconds: float) -> float:
+        return seconds / len(self.latencies) * 1000 if self.latencies else float("nan")
 
     def pct(self, p: float) -> float:
         if not self.latencies:
@@ -232,11 +244,28 @@ async def start_process(
     return proc
 
 
+@asynccontextmanager
+async def fresh_database(args: argparse.Namespace, work: Path) -> AsyncIterator[str]:
+    if args.db == "sqlite":
+        yield f"sqlite+aiosqlite:///{work / 'bench.db'}"
+        return
+    from tests.support.postgres import scratch_database
+
+    base = args.database_url or os.environ.get("COMMUNITYBOT_TEST_POSTGRES_URL")
+    if not base:
+        raise SystemExit("--db postgres needs --database-url or COMMUNITYBOT_TEST_POSTGRES_URL")
+    async with scratch_database(base, "cbslack") as url:
+        yield url
+
+
 async def run(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="slack-ack-bench-"))
     config = work / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")
-    async with SlackFake(signing_secret=SECRET, bot_token=BOT_TOKEN) as fake:
+    async with (
+        SlackFake(signing_secret=SECRET, bot_token=BOT_TOKEN) as fake,
+        fresh_database(args, work) as database_url,
+    ):
         base_env = {
             k: v
             for k, v in os.environ.items()
@@ -250,8 +279,7 @@ async def run(args: argparse.Namespace) -> int:
             "SLACK_API_URL": fake.api_url,
             "COMMUNITYBOT_CONFIG": str(config),
             "COMMUNITYBOT_HTTP_PORT": str(bot_port),
-            "COMMUNITYBOT_DATABASE_URL": args.database_url
-            or f"sqlite+aiosqlite:///{work / 'bench.db'}",
+            "COMMUNITYBOT_DATABASE_URL": database_url,
             "COMMUNITYBOT_LOG_LEVEL": "WARNING",
         }
         exe = str(Path(sys.executable).with_name("communitybot"))
@@ -270,7 +298,7 @@ async def run(args: argparse.Namespace) -> int:
                     work / f"{name.replace(' ', '-')}.log",
                 )
                 targets[name] = (proc, f"http://127.0.0.1:{port}/slack/events")
-            results = await measure(fake, targets, args)
+            results = await measure(fake, targets, args, await server_cpu_of(database_url))
         finally:
             for proc, _ in targets.values():
                 await stop_process(proc)
@@ -279,8 +307,56 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def server_cpu_of(database_url: str) -> Callable[[str], Awaitable[float]]:
+    """For PostgreSQL on this machine: the CPU time of the server processes serving the bot's
+    database so far (the bare apps use none). Connections closed meanwhile are missed."""
+    from sqlalchemy.engine import make_url
+
+    if not database_url.startswith("postgresql"):
+        return _no_server
+
+    import asyncpg
+
+    url = make_url(database_url)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    seen: dict[int, float] = {}
+
+    async def server(target: str) -> float:
+        if target != "bot":
+            return 0.0
+        conn = await asyncpg.connect(admin)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                url.database,
+            )
+        finally:
+            await conn.close()
+        for row in rows:
+            seen[row["pid"]] = cpu_seconds(row["pid"])
+        return sum(seen.values())
+
+    return server
+
+
+async def _no_server(_target: str) -> float:
+    return float("nan")
+
+
 async def measure(
-    fake: SlackFake, targets: dict[str, tuple[Any, str]], args: argparse.Namespace
+    fake: SlackFake,
+    targets: dict[str, tuple[Any, str]],
+    args: argparse.Namespace,
+    server_cpu: Callable[[str], Awaitable[float]],
 ) -> list[Result]:
     results: list[Result] = []
     connector = aiohttp.TCPConnector(limit=0)
@@ -289,8 +365,8 @@ async def measure(
         # Is /hero nominate there yet, and does it write? (Heroes may not have landed.)
         probe = await load_text(session, load, targets["bot"][1], "nominate")
         print(f"bot answers /hero nominate with: {probe[:160]!r}", file=sys.stderr)
-        for command in ("help", "nominate"):
-            for mode in ("open", "closed"):
+        for command in args.commands.split(","):
+            for mode in args.modes.split(","):
                 for name, (_, url) in targets.items():
                     runner: Callable[..., Awaitable[Result]]
                     if mode == "open":
@@ -298,7 +374,11 @@ async def measure(
                     else:
                         runner, knob = load.closed_loop, args.clients
                     await runner(url, command, knob, args.warmup)  # warm up, not counted
+                    pid = targets[name][0].pid
+                    cpu, db_cpu = cpu_seconds(pid), await server_cpu(name)
                     result = await runner(url, command, knob, args.seconds)
+                    result.cpu = cpu_seconds(pid) - cpu
+                    result.db_cpu = await server_cpu(name) - db_cpu
                     result.target = name
                     results.append(result)
                     print(f"  measured {name:9} {command:9} {result.mode}", file=sys.stderr)
@@ -312,13 +392,17 @@ async def load_text(session: aiohttp.ClientSession, load: Load, url: str, comman
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
-    print(f"\nSlack ack latency, {args.seconds:.0f} s per cell, {os.cpu_count()} CPUs")
+    print(
+        f"\nSlack ack latency, {args.seconds:.0f} s per cell, {os.cpu_count()} CPUs, "
+        f"the bot on {args.db}"
+    )
     head = f"{'command':10} {'mode':11} {'target':9} {'n':>6} {'err':>4} {'req/s':>7}"
-    print(f"{head} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    print(f"{head} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'cpu ms/req':>10} {'db ms/req':>9}")
     for r in results:
         print(
             f"{r.command:10} {r.mode:11} {r.target:9} {len(r.latencies):6d} {r.errors:4d} "
-            f"{r.rate:7.1f} {r.pct(50):8.2f} {r.pct(99):8.2f} {r.pct(100):8.2f}"
+            f"{r.rate:7.1f} {r.pct(50):8.2f} {r.pct(99):8.2f} {r.pct(100):8.2f} "
+            f"{r.per_request(r.cpu):10.2f} {r.per_request(r.db_cpu):9.2f}"
         )
     print("\nratios bot / bare (p50, p99):")
     cells = {(r.command, r.mode, r.target): r for r in results}
@@ -346,7 +430,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--database-url", default=None, help="the server for --db postgres")
+    parser.add_argument("--commands", default="help,nominate")
+    parser.add_argument("--modes", default="open,closed")
     return asyncio.run(run(parser.parse_args()))
 
 

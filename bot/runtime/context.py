@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.invocation import Actor, MemberRef, Place
 from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
-from bot.store.members import ensure_member, workspace_of
+from bot.store.members import MemberKey, ensure_member, named_workspace
 from bot.store.models import AuditEntry, Member
 
 # The session's list of what to run once it has committed (see Context.after_commit).
@@ -35,6 +35,8 @@ class Context:
     args: dict[str, Any] = field(default_factory=dict)
     confirmed: bool = False
     public: bool = False
+    # The members this transaction has already read (see members_seen).
+    seen: dict[MemberKey, Member | None] = field(default_factory=dict)
     _audited: bool = False
 
     @property
@@ -59,10 +61,13 @@ class Context:
         return self.services.command_label(self.actor.platform, name)
 
     async def member_for(self, ref: MemberRef) -> Member:
-        # Someone named in a command is taken to be of the asker's workspace (on Slack).
-        workspace = workspace_of(self.place) if ref.platform is self.place.platform else ""
         return await ensure_member(
-            self.session, self.community_id, ref, self.now, workspace=workspace
+            self.session,
+            self.community_id,
+            ref,
+            self.now,
+            workspace=named_workspace(self.place, ref),
+            seen=self.seen,
         )
 
     def after_commit(self, then: Callable[[], object]) -> None:

@@ -27,7 +27,14 @@ from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
 from bot.scheduling.queue import enqueued
 from bot.store.inbound import first_arrival
-from bot.store.members import ensure_member, find_member, workspace_of, zone_of
+from bot.store.members import (
+    ensure_member,
+    find_member,
+    members_seen,
+    named_workspace,
+    workspace_of,
+    zone_of,
+)
 from bot.store.models import Confirmation
 
 log = logging.getLogger(__name__)
@@ -263,6 +270,12 @@ class Dispatcher:
             if dedup_key and not await first_arrival(session, str(actor.platform), dedup_key, now):
                 log.info("%s: already handled (a redelivery or a replay)", dedup_key[:40])
                 return Reply(Message.text("Already handled."), outcome="duplicate")
+            # The asker and everyone the command names, read in one query.
+            wanted = [(actor.ref, workspace_of(place))]
+            for value in context.get("args", {}).values():
+                if isinstance(value, MemberRef):
+                    wanted.append((value, named_workspace(place, value)))
+            seen = await members_seen(session, services.community_id, wanted)
             member = await ensure_member(
                 session,
                 services.community_id,
@@ -270,8 +283,9 @@ class Dispatcher:
                 now,
                 acting=True,
                 workspace=workspace_of(place),
+                seen=seen,
             )
-            ctx = Context(services, actor, place, session, member, now, **context)
+            ctx = Context(services, actor, place, session, member, now, seen=seen, **context)
             reply = await body(ctx)
             reply = replace(reply, zone=member.timezone)
             wake = enqueued(session)

@@ -4,9 +4,22 @@ user id)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import DEFAULT_COMMUNITY_KEY
@@ -40,6 +53,19 @@ def workspace_of(place: Place) -> str:
     return (place.guild_id or "") if place.platform is Platform.SLACK else ""
 
 
+def named_workspace(place: Place, ref: MemberRef) -> str:
+    """The workspace of someone named in a command at `place`: taken to be the asker's."""
+    return workspace_of(place) if ref.platform is place.platform else ""
+
+
+# (platform, workspace, user id): a member as a command names them.
+MemberKey = tuple[str, str, str]
+
+
+def member_key(ref: MemberRef, workspace: str) -> MemberKey:
+    return (str(ref.platform), workspace, ref.user_id)
+
+
 # Built once: every command looks its asker up, and building the query cost more than running it.
 # A row from before migration 0011 has workspace '' and still answers for its workspace's
 # member (the exact row first); ensure_member then records the workspace on it.
@@ -54,10 +80,11 @@ _MEMBER_BY_KEY = (
     .order_by(Member.workspace.desc())
     .limit(1)
 )
-_NEW_PERSON = insert(Person.__table__).returning(Person.__table__.c.id)
+_MEMBERS, _PERSONS = Member.__table__, Person.__table__
+_KEY_COLUMNS = ("community_id", "platform", "workspace", "platform_user_id")
 
 
-def _key(community_id: int, ref: MemberRef, workspace: str) -> dict[str, object]:
+def _key(community_id: int, ref: MemberRef, workspace: str) -> dict[str, Any]:
     return {
         "community_id": community_id,
         "platform": str(ref.platform),
@@ -74,28 +101,27 @@ async def ensure_member(
     *,
     acting: bool = False,
     workspace: str = "",
+    seen: dict[MemberKey, Member | None] | None = None,
 ) -> Member:
     """The member row for `ref`, created with its own person on first sight.
 
     `acting` marks that they used the bot themselves (only such members get personal nudges).
-    `workspace`: see workspace_of.
+    `workspace`: see workspace_of. `seen`: what members_seen found in this transaction, where
+    the row is then taken from (and a new one recorded) instead of looked up again.
     """
     key = _key(community_id, ref, workspace)
-    row = await session.scalar(_MEMBER_BY_KEY, key)
-    if row is not None and row.workspace != workspace:
-        row.workspace = workspace  # a row from before 0011: its first workspace takes it over
+    known = member_key(ref, workspace)
+    if seen is not None and known in seen:
+        row = seen[known]
+    else:
+        row = await session.scalar(_MEMBER_BY_KEY, key)
     if row is None:
-        if session.bind is not None and session.bind.dialect.name == "sqlite":
-            # Every SQLite transaction here holds the write lock from BEGIN IMMEDIATE on (see
-            # db._configure_sqlite): nobody can insert them between the look-up and here.
-            return await _create_member(session, community_id, ref, now, acting, workspace)
-        try:
-            async with session.begin_nested():
-                return await _create_member(session, community_id, ref, now, acting, workspace)
-        except IntegrityError:
-            # Another request created them a moment ago.
-            row = await session.scalar(_MEMBER_BY_KEY, key)
-            assert row is not None
+        # (For a member just created, what follows changes nothing.)
+        row = await _create_member(session, key, ref, now, acting)
+        if seen is not None:
+            seen[known] = row
+    if row.workspace != workspace:
+        row.workspace = workspace  # a row from before 0011: its first workspace takes it over
     if ref.display_name and row.display_name != ref.display_name[:200]:
         row.display_name = ref.display_name[:200]
     if acting:
@@ -105,6 +131,54 @@ async def ensure_member(
         if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
             row.last_seen_at = now
     return row
+
+
+@cache
+def _members_by_keys(count: int) -> Any:
+    """`count` look-ups like _MEMBER_BY_KEY as one statement (UNION ALL), with parameters
+    p0, u0, w0 (platform, user id, workspace), p1, …. PostgreSQL plans each part as it plans
+    one look-up and reuses the plan; IN lists over the key's columns were planned afresh each
+    time, at several times the cost."""
+    parts = [
+        select(Member)
+        .where(
+            Member.community_id == bindparam("community_id"),
+            Member.platform == bindparam(f"p{i}"),
+            Member.platform_user_id == bindparam(f"u{i}"),
+            or_(Member.workspace == bindparam(f"w{i}"), Member.workspace == ""),
+        )
+        .order_by(Member.workspace.desc())
+        .limit(1)
+        .subquery()
+        .select()
+        for i in range(count)
+    ]
+    return select(Member).from_statement(union_all(*parts))
+
+
+async def members_seen(
+    session: AsyncSession, community_id: int, wanted: list[tuple[MemberRef, str]]
+) -> dict[MemberKey, Member | None]:
+    """The rows of `wanted` (each a ref and its workspace) in one query, None for those never
+    seen; each chosen as ensure_member's look-up would (its workspace's row first)."""
+    params: dict[str, Any] = {"community_id": community_id}
+    for i, (ref, workspace) in enumerate(wanted):
+        params |= {f"p{i}": str(ref.platform), f"u{i}": ref.user_id, f"w{i}": workspace}
+    rows = list((await session.scalars(_members_by_keys(len(wanted)), params)).all())
+    found: dict[MemberKey, Member | None] = {}
+    for ref, workspace in wanted:
+        platform, user_id, spaces = str(ref.platform), ref.user_id, (workspace, "")
+        candidates = [
+            r
+            for r in rows
+            if r.platform == platform and r.platform_user_id == user_id and r.workspace in spaces
+        ]
+        found[member_key(ref, workspace)] = max(candidates, key=_workspace, default=None)
+    return found
+
+
+def _workspace(row: Member) -> str:
+    return row.workspace
 
 
 async def find_member(
@@ -126,30 +200,102 @@ async def find_member(
     )
 
 
-async def _create_member(
-    session: AsyncSession,
-    community_id: int,
-    ref: MemberRef,
-    now: datetime,
-    acting: bool,
-    workspace: str,
-) -> Member:
-    person_id = await session.scalar(_NEW_PERSON, {"community_id": community_id, "created_at": now})
-    assert person_id is not None
-    row = Member(
-        community_id=community_id,
-        person_id=person_id,
-        platform=str(ref.platform),
-        platform_user_id=ref.user_id,
-        workspace=workspace,
-        display_name=ref.display_name[:200],
-        is_bot=ref.is_bot,
-        known=acting,
-        first_seen_at=now,
-        last_seen_at=now,
+# -- creating a member: one statement on PostgreSQL, the hot path of a newcomer's command --
+
+
+def _param(name: str, column: str) -> BindParameter[Any]:
+    # Typed, so that PostgreSQL knows what `INSERT … SELECT $1, …` inserts.
+    return bindparam(name, type_=_MEMBERS.c[column].type)
+
+
+_NEW_MEMBER_COLUMNS = (
+    *_KEY_COLUMNS,
+    "person_id",
+    "display_name",
+    "is_bot",
+    "known",
+    "first_seen_at",
+    "last_seen_at",
+)
+
+
+def _new_member_row(person_id: ColumnElement[int]) -> Select[Any]:
+    """The new member's row, from the statement's parameters, for INSERT … SELECT."""
+    return select(
+        _param("community_id", "community_id"),
+        _param("platform", "platform"),
+        _param("workspace", "workspace"),
+        _param("user_id", "platform_user_id"),
+        person_id,
+        _param("display_name", "display_name"),
+        _param("is_bot", "is_bot"),
+        _param("known", "known"),
+        _param("now", "first_seen_at"),
+        _param("now", "last_seen_at"),
     )
-    session.add(row)
-    await session.flush()
+
+
+_NEW_PERSON = insert(_PERSONS).returning(_PERSONS.c.id)
+# SQLite: the person, then the member (no conflict is possible there: see _create_member).
+_NEW_MEMBER = select(Member).from_statement(
+    insert(_MEMBERS)
+    .from_select(_NEW_MEMBER_COLUMNS, _new_member_row(_param("person_id", "person_id")))
+    .returning(*_MEMBERS.c)
+)
+
+
+def _person_and_member() -> Any:
+    """PostgreSQL: the person and the member in one statement (SQLite has no INSERT in WITH).
+
+    Rows: (the member or None, the new person's id). A request creating the same member at the
+    same moment makes the member's INSERT wait for its commit and then do nothing: the
+    statement returns no member, and the id of the person it inserted for nothing.
+    """
+    person = (
+        insert(_PERSONS)
+        .from_select(
+            ("community_id", "created_at"),
+            select(_param("community_id", "community_id"), _param("now", "first_seen_at")),
+        )
+        .returning(_PERSONS.c.id)
+        .cte("new_person")
+    )
+    member = (
+        postgresql.insert(_MEMBERS)
+        .from_select(_NEW_MEMBER_COLUMNS, _new_member_row(person.c.id))
+        .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
+        .returning(*_MEMBERS.c)
+        .cte("new_member")
+    )
+    rows = select(*member.c, person.c.id).select_from(person.outerjoin(member, true()))
+    return select(Member, person.c.id).from_statement(rows)
+
+
+_PERSON_AND_MEMBER = _person_and_member()
+
+
+async def _create_member(
+    session: AsyncSession, key: dict[str, Any], ref: MemberRef, now: datetime, acting: bool
+) -> Member:
+    values = key | {
+        "display_name": ref.display_name[:200],
+        "is_bot": ref.is_bot,
+        "known": acting,
+        "now": now,
+    }
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        # Every SQLite transaction here holds the write lock from BEGIN IMMEDIATE on (see
+        # db._configure_sqlite): nobody can insert them between the look-up and here.
+        person = {"community_id": key["community_id"], "created_at": now}
+        person_id = await session.scalar(_NEW_PERSON, person)
+        row = await session.scalar(_NEW_MEMBER, values | {"person_id": person_id})
+    else:
+        row, person_id = (await session.execute(_PERSON_AND_MEMBER, values)).one()
+    if row is None:
+        # Another request created them a moment ago: theirs stands, this person goes.
+        await session.execute(delete(Person).where(Person.id == person_id))
+        row = await session.scalar(_MEMBER_BY_KEY, key)
+    assert row is not None
     return row
 
 

@@ -3,8 +3,10 @@ nothing and never wait for the write lock (issue 16: no write transaction for re
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -76,3 +78,31 @@ async def test_reads_answer_while_another_process_holds_the_write_lock(tmp_path)
         finally:
             other.execute("ROLLBACK")
             other.close()
+
+
+async def test_on_postgresql_reads_open_no_transaction(postgres_url: str) -> None:
+    async with meeting_bot(postgres_url, meetings=[community_meeting()], now=NOW) as bot:
+        await bot.say("/meeting next", as_="someone-else")  # the catch-up writes are done
+        sent: list[str] = []
+
+        def logged(record: Any) -> None:
+            sent.append(record.query)
+
+        # asyncpg reports BEGIN and COMMIT to its query loggers (statements go unreported).
+        @event.listens_for(bot.app.db.engine.sync_engine.pool, "checkout")
+        def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            record.driver_connection.add_query_logger(logged)
+
+        async def transactions(line: str, who: str) -> list[str]:
+            sent.clear()
+            said = await bot.say(line, as_=who)
+            assert "went wrong" not in said
+            for _ in range(3):  # the loggers are called soon after, not during
+                await asyncio.sleep(0)
+            return [q for q in sent if q.split(" ", 1)[0].rstrip(";") in ("BEGIN", "COMMIT")]
+
+        for line, who in READS:
+            assert await transactions(line, who) == [], line
+        # A write, to show that the loggers see transactions at all.
+        began = await transactions("/meeting subscribe community", "olu")
+        assert [q.split(" ", 1)[0].rstrip(";") for q in began] == ["BEGIN", "COMMIT"]

@@ -38,6 +38,15 @@ HOT = {
         "SELECT id FROM members WHERE community_id = 1 AND platform = 'slack' "
         "AND platform_user_id = 'U012ABCDEF'",
     ),
+    "the asker and whom they name": (
+        "members",
+        " UNION ALL ".join(
+            f"SELECT id FROM (SELECT id, workspace FROM members WHERE community_id = 1 "
+            f"AND platform = 'slack' AND platform_user_id = '{user}' "
+            f"AND (workspace = 'T012AB' OR workspace = '') ORDER BY workspace DESC LIMIT 1) {alias}"
+            for user, alias in (("U012ABCDEF", "a"), ("U0HERO", "b"))
+        ),
+    ),
     "next occurrences": (
         "meetings",
         "SELECT id FROM meetings WHERE community_id = 1 AND state = 'active' "

@@ -11,7 +11,7 @@ from bot.core.replies import Reply
 from bot.core.times import format_fallback
 from bot.features.heroes import schedule
 from bot.features.heroes.cycles import Cycle
-from bot.features.heroes.rules import cycle_for, named_cycle, nominating_cycle
+from bot.features.heroes.rules import calendar_cycle, cycle_for, named_cycle, nominating_cycle
 from bot.features.heroes.views import (
     REVIEW_VERBS,
     hall_entry_line,
@@ -43,7 +43,20 @@ async def nominate(ctx: Context) -> Message:
         raise UserError("Bots can't be Community Heroes; nominate a person.")
     if nominee.person_id == ctx.member.person_id:
         raise UserError("You can't nominate yourself; nominate someone whose work you admire.")
-    cycle, moved_from = await nominating_cycle(ctx.session, ctx.settings, ctx.community_id, ctx.now)
+    since = ctx.now - RATE_WINDOW
+    # Nominations count toward the calendar's cycle unless its Hero is announced: its state
+    # tells, so the usual nomination reads once (nominating_cycle is the rule in full).
+    cycle, moved_from = calendar_cycle(ctx.settings, ctx.now), None
+    state = await store.nominator_state(
+        ctx.session, ctx.community_id, cycle.key, nominee.id, ctx.member.id, since
+    )
+    if state.announced:
+        cycle, moved_from = await nominating_cycle(
+            ctx.session, ctx.settings, ctx.community_id, ctx.now
+        )
+        state = await store.nominator_state(
+            ctx.session, ctx.community_id, cycle.key, nominee.id, ctx.member.id, since
+        )
     if ctx.now >= cycle.closes_at:
         following = cycle.following()
         raise UserError(
@@ -51,9 +64,6 @@ async def nominate(ctx: Context) -> Message:
             f"{format_fallback(cycle.closes_at, ctx.zone)}; nominations for {following.title} "
             f"open on {format_fallback(following.start, ctx.zone)}."
         )
-    state = await store.nominator_state(
-        ctx.session, ctx.community_id, cycle.key, nominee.id, ctx.member.id, ctx.now - RATE_WINDOW
-    )
     if state.recent_others >= RATE_LIMIT:
         raise UserError(
             f"You have nominated {state.recent_others} people in the last hour, the most I "
