@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -18,8 +19,10 @@ from bot.app import App
 from bot.core.invocation import Actor, Invocation, Place, Platform, Press
 from bot.core.plaintext import render
 from bot.core.replies import Reply
+from bot.features.meetings.background import next_wake
 from bot.runtime.permissions import CONSOLE_MAINTAINER_ROLE
-from bot.store.meetings import Meeting
+from bot.store.meetings import LONG_AGO, Meeting
+from bot.store.members import ensure_community
 from bot.store.models import Delivery, Member
 from bot.store.schema import Base
 from tests.conftest import make_settings
@@ -220,6 +223,64 @@ async def test_a_community_added_to_the_config_gets_hero_posts_of_its_own(
             assert {"hero_open", "hero_closing"} <= {kind for kind, *_ in posts[community_id]}
             assert {t for *_, t in posts[community_id]} == {f"slack:channel:CANN{key.upper()}"}
         assert len(posts[ids["alpha"]]) == len(posts[ids["beta"]])
+
+
+async def test_one_planning_pass_plans_each_meeting_for_its_own_community(
+    any_db_url: str,
+) -> None:
+    # Start plans every community's meetings in one catch-up: each meeting's reminders go
+    # to its own community's channel, and the next wake-up looks at served communities only.
+    async with SlackFake(bot_token="xoxb-plans") as fake:
+        settings = make_settings(
+            any_db_url,
+            TWO,
+            slack_bot_token="xoxb-plans",
+            slack_signing_secret=fake.signing_secret,
+            slack_api_url=fake.api_url,
+        )
+        app = App(settings, http=False, timer=False, resolver=fake_resolver)
+        await app.start()
+        try:
+            assert app.services.communities is not None
+            ids = {c.key: c.id for c in app.services.communities}
+            async with app.db.sessions() as session:
+                targets = (
+                    await session.execute(
+                        select(Delivery.community_id, Delivery.target)
+                        .where(Delivery.kind == "meeting_reminder")
+                        .distinct()
+                    )
+                ).all()
+                stray = await session.scalar(select(Meeting).order_by(Meeting.id).limit(1))
+            served = await next_wake(app.services.views())
+            assert stray is not None
+            # A meeting of a community this process does not serve, long overdue.
+            async with app.db.session() as session:
+                now = datetime.now(UTC)
+                other = await ensure_community(session, "Other", "UTC", now, key="other")
+                copied = ("key", "name", "rrule", "local_start", "timezone", "duration_minutes")
+                session.add(
+                    Meeting(
+                        **{c: getattr(stray, c) for c in copied},
+                        community_id=other.id,
+                        source=stray.source,
+                        state=stray.state,
+                        reminders=stray.reminders,
+                        sequence=0,
+                        created_at=now,
+                        updated_at=now,
+                        plan_at=LONG_AGO,
+                        next_stale_at=LONG_AGO,
+                    )
+                )
+            assert await next_wake(app.services.views()) == served
+        finally:
+            await app.stop()
+    assert sorted(targets) == [
+        (ids["alpha"], "slack:channel:CANNALPHA"),
+        (ids["beta"], "slack:channel:CANNBETA"),
+    ]
+    assert served is not None and served > LONG_AGO
 
 
 async def test_start_up_syncs_each_community_and_the_single_form_is_default(
