@@ -21,7 +21,8 @@ NONCE_LENGTH = 21
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """One delivery a feature wants: the unique key is (kind, subject, occurrence, target)."""
+    """One delivery a feature wants: the unique key is (kind, subject, occurrence, target)
+    within the community that plans it."""
 
     kind: str
     subject: str
@@ -69,7 +70,7 @@ async def enqueue(
         session,
         Delivery.__table__,  # type: ignore[arg-type]
         rows,
-        ("kind", "subject", "occurrence", "target"),
+        ("kind", "subject", "occurrence", "target", "community_id"),
     )
     if new:
         session.info[ENQUEUED] = True

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
-HEAD = "0011"
+HEAD = "0012"
 
 
 class SchemaTooNew(Exception):

@@ -164,7 +164,8 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("kind", "subject", "occurrence", "target"),
+        # Per community: two communities may post the same thing to one target (a shared channel).
+        UniqueConstraint("kind", "subject", "occurrence", "target", "community_id"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
         # Retention: finished rows by age (bot/scheduling/retention.py).
         Index("ix_deliveries_state_updated", "state", "updated_at"),

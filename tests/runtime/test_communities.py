@@ -225,6 +225,44 @@ async def test_a_community_added_to_the_config_gets_hero_posts_of_its_own(
         assert len(posts[ids["alpha"]]) == len(posts[ids["beta"]])
 
 
+async def test_two_communities_sharing_a_channel_each_get_their_posts(any_db_url: str) -> None:
+    # A Slack Connect channel seen by the workspaces of both communities: the Heroes'
+    # calendar posts (subject "heroes", the same cycle) are two deliveries, one per community,
+    # and neither is taken for the other's (migration 0012).
+    shared = {
+        "communities": [
+            {
+                **entry,
+                "slack": {**entry["slack"], "announce_channels": ["CSHARED01"]},
+            }
+            for entry in TWO["communities"]
+        ]
+    }
+    async with SlackFake(bot_token="xoxb-shared") as fake:
+        app = App(
+            make_settings(
+                any_db_url,
+                shared,
+                slack_bot_token="xoxb-shared",
+                slack_signing_secret=fake.signing_secret,
+                slack_api_url=fake.api_url,
+            ),
+            http=False,
+            timer=False,
+            resolver=fake_resolver,
+        )
+        await app.start()
+        try:
+            assert app.services.communities is not None
+            ids = {c.key: c.id for c in app.services.communities}
+            posts = await hero_posts(app)
+        finally:
+            await app.stop()
+    assert posts[ids["alpha"]] == posts[ids["beta"]]
+    assert {t for *_, t in posts[ids["alpha"]]} == {"slack:channel:CSHARED01"}
+    assert {"hero_open", "hero_closing"} <= {kind for kind, *_ in posts[ids["beta"]]}
+
+
 async def test_one_planning_pass_plans_each_meeting_for_its_own_community(
     any_db_url: str,
 ) -> None:
