@@ -13,6 +13,8 @@ from hypothesis import settings as hypothesis_settings
 
 from bot.app import parse_file_config
 from bot.config import Settings
+from bot.store.db import Database
+from bot.store.migrate import upgrade
 from tests.support.clock import Clock
 from tests.support.postgres import scratch_database
 
@@ -78,3 +80,15 @@ async def any_db_url(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIt
         return
     async with pg_database() as url:
         yield url
+
+
+@pytest.fixture
+async def db(any_db_url: str) -> AsyncIterator[Database]:
+    """A database at the newest migration, on SQLite and on PostgreSQL (its tables come from
+    the migrations, as in production, never from create_all)."""
+    database = Database(any_db_url)
+    await upgrade(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()

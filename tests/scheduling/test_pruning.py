@@ -3,11 +3,9 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import event, func, insert, select
 
 from bot.app import App
@@ -16,23 +14,12 @@ from bot.scheduling.pruning import Pruned, prune_all
 from bot.store.db import Database
 from bot.store.inbound import KEEP_FOR
 from bot.store.members import ensure_community
-from bot.store.migrate import upgrade
 from bot.store.models import Confirmation, InboundEvent
 from tests.conftest import make_settings
 from tests.scenarios.conftest import fake_resolver
 from tests.scenarios.driver import SCENARIO_CONFIG
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(any_db_url: str) -> AsyncIterator[Database]:
-    database = Database(any_db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def _fill(db: Database, old_events: int, old_confirmations: int) -> None:

@@ -4,7 +4,6 @@ meet them at the same moment, with one person each and nothing left behind."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,20 +18,9 @@ from bot.store.members import (
     member_key,
     members_seen,
 )
-from bot.store.migrate import upgrade
 from bot.store.models import Member, Person
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(any_db_url: str) -> AsyncIterator[Database]:
-    database = Database(any_db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def _community(db: Database) -> int:

@@ -4,7 +4,6 @@ stores work on them, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.oauth.installation_store.models.installation import Installation
@@ -16,7 +15,6 @@ from sqlalchemy import MetaData, Table
 from bot.adapters.slack.installs import Installs, installation_store, state_store
 from bot.store import slack_installs
 from bot.store.db import Database
-from bot.store.migrate import upgrade
 
 CLIENT_ID = "1111.2222"
 
@@ -53,16 +51,6 @@ def shape(table: Table) -> tuple[object, ...]:
 )
 def test_the_schema_is_the_librarys(ours: Table, theirs: Table) -> None:
     assert shape(ours) == shape(theirs)
-
-
-@pytest.fixture
-async def db(any_db_url: str) -> AsyncIterator[Database]:
-    database = Database(any_db_url)
-    await upgrade(database)  # the tables come from the migration, not from create_tables
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def installed(team_id: str, token: str, **extra: object) -> Installation:

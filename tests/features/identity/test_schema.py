@@ -11,11 +11,9 @@ announced Hero's hall entry, kept as published).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from bot.core.invocation import MemberRef, Platform
@@ -25,7 +23,6 @@ from bot.store.db import Database
 from bot.store.heroes import HeroHallEntry, HeroNomination, HeroReview
 from bot.store.meetings import AgendaItem, Meeting, Recap, Subscription
 from bot.store.members import ensure_community, ensure_member
-from bot.store.migrate import upgrade
 from bot.store.models import AuditEntry, Confirmation, Delivery, InboundEvent, Member
 from bot.store.schema import Base
 from bot.store.surveys import Survey, SurveyLink, SurveyMute
@@ -63,16 +60,6 @@ def test_every_table_about_people_is_covered() -> None:
     assert not missing, f"tables holding people's data with no export or reason: {missing}"
     stale = set(store.COVERAGE) - {t.name for t in Base.metadata.sorted_tables}
     assert not stale, f"COVERAGE names tables that do not exist: {stale}"
-
-
-@pytest.fixture
-async def db(any_db_url: str) -> AsyncIterator[Database]:
-    database = Database(any_db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def _seed(db: Database) -> tuple[int, list[Member], Member]:

@@ -4,11 +4,9 @@ once under concurrency, survey opens and stats per person, the rate limit's hour
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -19,21 +17,10 @@ from bot.store import surveys
 from bot.store.db import Database
 from bot.store.meetings import Meeting, Subscription
 from bot.store.members import ensure_community, ensure_member
-from bot.store.migrate import upgrade
 from bot.store.models import Community, Member, Person
 from bot.store.surveys import Survey, SurveyLink, SurveyMute
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(any_db_url: str) -> AsyncIterator[Database]:
-    database = Database(any_db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def _community(db: Database) -> int:
