@@ -130,6 +130,25 @@ async def test_another_replica_sees_an_install_and_a_leave(any_db_url: str, cloc
         assert "not part of any community" in text(reply)
 
 
+async def test_another_replicas_install_has_its_home_tab_at_once(
+    any_db_url: str, clock: Clock
+) -> None:
+    from bot.adapters.slack.home import home_message
+
+    async with (
+        started(any_db_url, OPEN, clock) as first,
+        started(any_db_url, OPEN, clock) as second,
+    ):
+        assert first.services.communities is not None
+        await first.services.communities.joined(
+            Platform.SLACK, OTHER_TEAM, name="Newcomers", maintainer="UINSTALLER"
+        )
+        # Opening the Home tab is the first thing the second replica hears of the workspace.
+        actor, _ = on_slack(OTHER_TEAM, "UINSTALLER")
+        home, _zone = await home_message(second.services, second.dispatcher, actor, OTHER_TEAM)
+        assert render(home).startswith("Newcomers"), render(home)
+
+
 async def test_a_restart_keeps_created_communities(any_db_url: str, clock: Clock) -> None:
     async with started(any_db_url, OPEN, clock) as app:
         assert app.services.communities is not None

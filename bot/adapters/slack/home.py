@@ -25,7 +25,9 @@ async def home_message(
     """The Home tab's content for `actor`, and their own zone (from the answers run for it)."""
     registry = services.registry
     place = Place(Platform.SLACK, channel_id=None, guild_id=team_id, is_dm=True)
-    # The workspace's community names the tab (and answers its sections).
+    # The workspace's community names the tab (and answers its sections); one another
+    # replica created a moment ago is loaded first.
+    await dispatcher.locate(place)
     services = services.for_place(place)
     zone = None
     out = message(Heading(services.settings.community.name))
