@@ -313,12 +313,19 @@ class Communities:
         work has been started."""
         if self.db is None or self.base is None:
             return []
+        at = self.clock()
+        # Misses that ran out go, so the map holds only what is still being remembered.
+        self._misses = {where: until for where, until in self._misses.items() if until > at}
         async with self.db.sessions() as session:
-            rows = await store.everyone(session)
+            # Ids and revisions first: most refreshes find nothing changed and read no row.
+            changed = [
+                row_id
+                for row_id, revision in (await store.revisions(session)).items()
+                if self._seen.get(row_id) != revision
+            ]
+            rows = await store.by_ids(session, changed)
         started = []
         for row in rows:
-            if self._seen.get(row.id) == row.revision:
-                continue
             self._seen[row.id] = row.revision
             before = self._by_id.get(row.id)
             if row.origin == CommunityOrigin.CONFIG:

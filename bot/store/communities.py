@@ -29,9 +29,23 @@ def place_name(platform: str, place_id: str) -> str:
 
 
 async def everyone(session: AsyncSession) -> Sequence[Community]:
-    """Every community row, config ones included (read at start and on each refresh: a few
-    hundred bytes a community)."""
+    """Every community row, config ones included (read at start)."""
     rows = await session.scalars(select(Community).order_by(Community.id))
+    return rows.all()
+
+
+async def revisions(session: AsyncSession) -> dict[int, int]:
+    """Every community's revision by id: what a refresh compares before reading any row."""
+    rows = await session.execute(select(Community.id, Community.revision))
+    return {row_id: revision for row_id, revision in rows.all()}
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[int]) -> Sequence[Community]:
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(Community).where(Community.id.in_(ids)).order_by(Community.id)
+    )
     return rows.all()
 
 
