@@ -123,7 +123,7 @@ class DiscordDriver:
         return _ESCAPED.sub(lambda m: m.group(1), text)
 
     async def _said(self, messages: list[dict[str, Any]], reader: str) -> DiscordSaid:
-        texts = [await self.plain(m["content"], reader) for m in messages]
+        texts = [await self.plain(_shown(m), reader) for m in messages]
         buttons: list[tuple[str, str]] = []
         carrier = 0
         for m in messages:
@@ -259,3 +259,12 @@ async def discord_driver(
 
 
 DRIVER = discord_driver
+
+
+def _shown(message: dict[str, Any]) -> str:
+    """A message's text as Discord shows it: its content, then each embed's title and text
+    (a long answer comes as embeds, one a section, the section's heading its title)."""
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds") or []:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+    return "\n\n".join(p for p in parts if p)

@@ -14,10 +14,12 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
+from discord.utils import MISSING
 
-from bot.adapters.discord.render import Rendered, render
+from bot.adapters.discord.render import Rendered, render_answer
 from bot.core.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ async def answer_command(
         respond_within,
         lambda: interaction.response.defer(ephemeral=not public, thinking=True),
     )
-    chunks = render(reply.message, ping_role=None, ping_members=False)
+    chunks = render_answer(reply.message)
     if not deferred:
         await _send_first(interaction, chunks[0], ephemeral=not reply.public)
         await _follow(interaction, chunks[1:], ephemeral=not reply.public)
@@ -122,11 +124,12 @@ async def answer_press(
     """Run `work` and answer a button press: replace the pressed message, or reply."""
     # Deferring a press shows no visible change until the answer is ready.
     reply, deferred = await _work_or_defer(work, respond_within, interaction.response.defer)
-    chunks = render(reply.message, ping_role=None, ping_members=False)
+    chunks = render_answer(reply.message)
     if not deferred:
         if reply.replace:
             await interaction.response.edit_message(
-                content=chunks[0].content,
+                content=chunks[0].content or None,
+                embeds=chunks[0].embeds(),
                 view=chunks[0].view() if len(chunks) == 1 else None,
                 allowed_mentions=chunks[0].allowed_mentions,
             )
@@ -138,7 +141,8 @@ async def answer_press(
     if reply.replace:
         first, chunks = chunks[0], chunks[1:]
         await interaction.edit_original_response(
-            content=first.content,
+            content=first.content or None,
+            embeds=first.embeds(),
             view=first.view() if not chunks else None,
             allowed_mentions=first.allowed_mentions,
         )
@@ -148,10 +152,11 @@ async def answer_press(
 async def _send_first(
     interaction: discord.Interaction, first: Rendered, *, ephemeral: bool
 ) -> None:
-    view = first.view()
-    kwargs = {"view": view} if view is not None else {}
     await interaction.response.send_message(
-        first.content, ephemeral=ephemeral, allowed_mentions=first.allowed_mentions, **kwargs
+        first.content or None,
+        ephemeral=ephemeral,
+        allowed_mentions=first.allowed_mentions,
+        **_extras(first),
     )
 
 
@@ -159,11 +164,19 @@ async def _follow(
     interaction: discord.Interaction, chunks: list[Rendered], *, ephemeral: bool
 ) -> None:
     for chunk in chunks:
-        view = chunk.view()
-        kwargs = {"view": view} if view is not None else {}
         await interaction.followup.send(
-            chunk.content,
+            chunk.content or MISSING,
             ephemeral=ephemeral,
             allowed_mentions=chunk.allowed_mentions,
-            **kwargs,
+            **_extras(chunk),
         )
+
+
+def _extras(chunk: Rendered) -> dict[str, Any]:
+    """The buttons and embeds of a message, passed only when it has them."""
+    extras: dict[str, Any] = {}
+    if (view := chunk.view()) is not None:
+        extras["view"] = view
+    if chunk.cards:
+        extras["embeds"] = chunk.embeds()
+    return extras

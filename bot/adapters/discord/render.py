@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
+from functools import lru_cache
 
 import discord
 
@@ -36,16 +37,26 @@ from bot.core.message import (
 )
 
 # Discord's limits: 2,000 characters of content per message; 5 buttons a row, 5 rows;
-# 80 characters per button label; 100 per custom_id.
+# 80 characters per button label; 100 per custom_id. Embeds: 10 a message, a title of 256
+# characters and a description of 4,096 each, 6,000 characters in all of a message's embeds.
 MAX_CONTENT = 2000
 MAX_BUTTONS = 25
 MAX_LABEL = 80
 MAX_CUSTOM_ID = 100
+MAX_EMBEDS = 10
+MAX_EMBED_TITLE = 256
+MAX_EMBED_TEXT = 4096
+MAX_EMBEDS_CHARS = 6000
 
 _LINE_START = re.compile(r"^(\s*)([#>\-*+]|\d+\.)", re.MULTILINE)
 _MASS = re.compile(r"@(everyone|here)")
 
 
+# Most of what is escaped is the bot's own wording (the help's forty-odd lines, headings,
+# button labels), the same on every answer; discord.py's escape_markdown is a handful of
+# regular expressions and was a fifth of the CPU a /communitybot help cost. Bounded, so
+# people's own text passing through cannot grow it.
+@lru_cache(maxsize=4096)
 def escape(text: str) -> str:
     """Text shown exactly as typed: no markdown, no mention, no timestamp, no mass ping."""
     out = discord.utils.escape_markdown(text)
@@ -104,12 +115,31 @@ def _block(block: Block, mentions: set[int]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Card:
+    """One embed of a long answer: a section's heading and its text."""
+
+    title: str
+    description: str
+
+    @property
+    def size(self) -> int:
+        return len(self.title) + len(self.description)
+
+    def embed(self) -> discord.Embed:
+        return discord.Embed(title=self.title or None, description=self.description or None)
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
-    """One Discord message: content, buttons, and exactly who it may ping."""
+    """One Discord message: content (or cards), buttons, and exactly who it may ping."""
 
     content: str
     buttons: tuple[Button, ...]
     allowed_mentions: discord.AllowedMentions
+    cards: tuple[Card, ...] = ()
+
+    def embeds(self) -> list[discord.Embed]:
+        return [card.embed() for card in self.cards]
 
     def view(self) -> discord.ui.View | None:
         """The buttons as a View that discord.py does not keep: presses reach the core instead."""
@@ -158,9 +188,19 @@ def render(
     """
     mentions: set[int] = set()
     texts = [_block(b, mentions) for b in message.blocks]
+    return _as_text(message, texts, mentions, ping_role, ping_members)
+
+
+def _as_text(
+    message: Message,
+    texts: list[str],
+    mentions: set[int],
+    ping_role: int | None,
+    ping_members: bool,
+) -> list[Rendered]:
     role = ping_role if message.ping else None
     if role is not None:
-        texts.insert(0, f"<@&{role}>")
+        texts = [f"<@&{role}>", *texts]
     chunks = list(_split("\n\n".join(t for t in texts if t))) or [""]
     if not chunks[-1] and not message.actions:
         chunks[-1] = "\u200b"  # Discord refuses an empty message
@@ -168,6 +208,52 @@ def render(
     out = [Rendered(c, (), rules) for c in chunks]
     out[-1] = Rendered(out[-1].content or "\u200b", message.actions[:MAX_BUTTONS], rules)
     return out
+
+
+def render_answer(message: Message) -> list[Rendered]:
+    """An answer to a command, which notifies no one: as text when it fits one message, else
+    as embeds, one a section (the heading its title), as many to a message as Discord takes.
+
+    Why: the help and other long answers were four messages of 2,000 characters, each a
+    follow-up request of its own (about 1 ms of the bot's CPU apiece, and the asker's screen
+    filling up); a message's embeds hold 6,000 characters, so they are one or two.
+    """
+    mentions: set[int] = set()
+    rendered = [_block(b, mentions) for b in message.blocks]
+    if sum(len(t) + 2 for t in rendered if t) - 2 <= MAX_CONTENT:
+        return _as_text(message, rendered, mentions, None, False)
+    cards: list[Card] = []
+    title, texts = "", []
+
+    def close_section() -> None:
+        pieces = list(_split("\n\n".join(texts), MAX_EMBED_TEXT)) if texts else []
+        if title or pieces:
+            cards.append(Card(title, pieces[0] if pieces else ""))
+        cards.extend(Card("", piece) for piece in pieces[1:])
+
+    for block, text in zip(message.blocks, rendered, strict=True):
+        if isinstance(block, Heading):
+            close_section()
+            title, texts = _shorten(escape(block.text), MAX_EMBED_TITLE), []
+        elif text:
+            texts.append(text)
+    close_section()
+    groups: list[list[Card]] = [[]]
+    for card in cards:
+        group = groups[-1]
+        if group and (
+            len(group) == MAX_EMBEDS or sum(c.size for c in group) + card.size > MAX_EMBEDS_CHARS
+        ):
+            groups.append(group := [])
+        group.append(card)
+    rules = allowed((), None)
+    out = [Rendered("", (), rules, tuple(group)) for group in groups]
+    out[-1] = Rendered("", message.actions[:MAX_BUTTONS], rules, out[-1].cards)
+    return out
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip("\\") + "…"
 
 
 def _split(text: str, limit: int = MAX_CONTENT) -> Iterator[str]:

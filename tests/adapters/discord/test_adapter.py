@@ -446,14 +446,24 @@ async def test_option_names_that_are_not_python_names_keep_their_names(bot: Disc
     assert said.text == "dry-run=True from=mars"
 
 
-async def test_a_long_answer_is_split_across_follow_ups(bot: DiscordDriver) -> None:
+async def test_a_long_answer_comes_as_embeds_in_as_few_messages_as_discord_takes(
+    bot: DiscordDriver,
+) -> None:
     iid = await command(bot, "probe long")
     await bot.fake.wait_for(lambda: bot.fake.interactions[iid].callback and not bot.adapter.busy)
     replies = bot.fake.replies(iid)
-    assert len(replies) > 1
-    assert all(len(r["content"]) <= 2000 and r["flags"] & FLAG_EPHEMERAL for r in replies)
+    # About 12,600 characters: more than one message's 6,000 characters of embeds, and far
+    # fewer messages than the seven that 2,000 characters of content each would take.
+    assert len(replies) == 3
+    for reply in replies:
+        assert reply["flags"] & FLAG_EPHEMERAL and not reply["content"]
+        assert 1 <= len(reply["embeds"]) <= 10
+        sizes = [
+            len(e.get("title") or "") + len(e.get("description") or "") for e in reply["embeds"]
+        ]
+        assert sum(sizes) <= 6000 and max(sizes) <= 4096
     assert [bool(r["components"]) for r in replies] == [False] * (len(replies) - 1) + [True]
-    text = "\n".join(r["content"] for r in replies)
+    text = "\n".join(e["description"] for r in replies for e in r["embeds"])
     assert all(f"line {i} " in text for i in range(60))
 
 

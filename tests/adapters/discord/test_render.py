@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.discord.render import MAX_CONTENT, escape, render
+from bot.adapters.discord.render import MAX_CONTENT, Rendered, escape, render, render_answer
 from bot.core.invocation import MemberRef, Platform
 from bot.core.message import (
     Button,
@@ -24,7 +25,7 @@ from bot.core.message import (
     para,
     quote,
 )
-from tests.fakes.discord_payloads import pings
+from tests.fakes.discord_payloads import pings, validate_message
 
 
 def test_times_show_in_each_readers_zone_with_relative() -> None:
@@ -110,3 +111,77 @@ def _as_shown(markdown: str) -> str:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120))
 def test_escaped_text_shows_exactly_as_typed(text: str) -> None:
     assert _as_shown(escape(text)) == text.replace("\u200b", "")
+
+
+# -- answers: text while it fits one message, else embeds --
+
+
+def _body(out: Rendered) -> dict[str, object]:
+    """What discord.py sends for one rendered message (the parts Discord checks)."""
+    view = out.view()
+    return {
+        "content": out.content or None,
+        "embeds": [e.to_dict() for e in out.embeds()],
+        "components": view.to_components() if view is not None else [],
+    }
+
+
+def test_an_answer_that_fits_one_message_stays_text() -> None:
+    (out,) = render_answer(message(Heading("Meetings"), para("Thursday at 9")))
+    assert out.content == "### Meetings\n\nThursday at 9" and out.cards == ()
+
+
+def _sections(count: int, lines: int, width: int = 60) -> Message:
+    blocks = []
+    for n in range(count):
+        rows = [[f"s{n} line {i} ", "w" * width] for i in range(lines)]
+        blocks += [Heading(f"Section {n}"), bullets(rows)]
+    return message(*blocks).plus(actions=[Button("x:confirm", "Confirm")])
+
+
+def test_a_long_answer_is_one_embed_a_section_headed_by_its_heading() -> None:
+    # About 4,900 characters in five sections: one message instead of three.
+    (out,) = render_answer(_sections(5, 12))
+    validate_message(_body(out))
+    assert out.content == ""
+    assert [c.title for c in out.cards] == [f"Section {n}" for n in range(5)]
+    assert all("s3 line 11 " in c.description for c in out.cards[3:4])
+    assert "###" not in "".join(c.description for c in out.cards)
+    assert out.buttons and out.allowed_mentions.to_dict()["parse"] == []
+
+
+def test_long_answers_fill_messages_up_to_discords_embed_limits() -> None:
+    # 30 sections of about 1,000 characters, one of about 9,000: more than one message
+    # holds, and a section longer than one embed continues in the next.
+    msg = message(
+        *_sections(30, 12, 20).blocks,
+        Heading("Long"),
+        bullets([[f"long {i} " + "z" * 80] for i in range(100)]),
+    ).plus(actions=[Button("x:confirm", "Confirm")])
+    out = render_answer(msg)
+    assert len(out) > 1
+    for one in out:
+        validate_message(_body(one))  # at most 10 embeds, 4,096 and 6,000 characters
+    cards = [c for one in out for c in one.cards]
+    assert [c.title for c in cards if c.title][-1] == "Long"
+    assert [c.title for c in cards[-3:]] == ["Long", "", ""]
+    text = "\n".join(c.description for c in cards)
+    assert all(f"s{n} line 11 " in text for n in range(30))
+    assert all(f"long {i} " in text for i in range(100))
+    assert [bool(o.buttons) for o in out] == [False] * (len(out) - 1) + [True]
+    # Packed: no message could have taken the next one's first embed.
+    for one, following in itertools.pairwise(out):
+        size = sum(c.size for c in one.cards) + following.cards[0].size
+        assert len(one.cards) == 10 or size > 6000
+
+
+def test_mentions_in_an_embedded_answer_notify_no_one() -> None:
+    olu = MemberRef(Platform.DISCORD, "1234", "olu")
+    rows = [[Mention(olu), " " + "word " * 60] for _ in range(60)]
+    out = render_answer(message(Heading("Nominations"), bullets(rows)))
+    assert out[0].cards and "<@1234>" in out[0].cards[0].description
+    assert all(
+        pings(c.description, o.allowed_mentions.to_dict())["users"] == []
+        for o in out
+        for c in o.cards
+    )
