@@ -101,6 +101,9 @@ class CommandSpec:
     # snapshot and opens no write transaction, so it never waits for (or holds) the write
     # lock. Its handler must not write.
     read_only: bool = False
+    # Answers from what the process holds (the help): no database at all. Its handler must not
+    # use ctx.session, and ctx.member is an unsaved stand-in with no zone.
+    reads_nothing: bool = False
 
     @property
     def name(self) -> str:

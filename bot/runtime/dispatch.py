@@ -32,6 +32,7 @@ from bot.store.members import (
     find_member,
     members_seen,
     named_workspace,
+    stand_in,
     workspace_of,
     zone_of,
 )
@@ -229,6 +230,10 @@ class Dispatcher:
                 ctx.audit(self._label(inv, spec), _describe(spec, args))
             return reply
 
+        if spec.reads_nothing:
+            return await self._unstored(
+                inv.actor, inv.place, body, spec=spec, args=args, public=public
+            )
         if spec.read_only and spec.confirm is None:
             return await self._read(inv.actor, inv.place, body, spec=spec, args=args, public=public)
         return await self._transaction(
@@ -314,6 +319,22 @@ class Dispatcher:
             ctx = Context(services, actor, place, session, member, now, **context)
             reply = await body(ctx)
         return replace(reply, zone=member.timezone)
+
+    async def _unstored(
+        self,
+        actor: Actor,
+        place: Place,
+        body: Callable[[Context], Awaitable[Reply]],
+        **context: Any,
+    ) -> Reply:
+        """Run the body of a command that reads nothing (the help): no round trip at all. The
+        session is there for the Context's shape; an AsyncSession takes a connection only when
+        a statement runs, and none does."""
+        services = self.services.for_place(place)
+        async with services.db.reads() as session:
+            member = stand_in(services.community_id, actor.ref, workspace=workspace_of(place))
+            ctx = Context(services, actor, place, session, member, services.clock(), **context)
+            return await body(ctx)
 
     async def _zone_of(self, services: Services, actor: Actor, place: Place) -> str | None:
         """The zone this person set, if any (for the times they type, before the transaction)."""

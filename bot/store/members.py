@@ -188,6 +188,12 @@ async def find_member(
     row = await session.scalar(_MEMBER_BY_KEY, _key(community_id, ref, workspace))
     if row is not None:
         return row
+    return stand_in(community_id, ref, workspace=workspace)
+
+
+def stand_in(community_id: int, ref: MemberRef, *, workspace: str = "") -> Member:
+    """An unsaved member row for `ref` with no zone: who a command sees when it reads nothing
+    (or the asker was never seen)."""
     return Member(
         community_id=community_id,
         platform=str(ref.platform),

@@ -62,6 +62,29 @@ async def test_a_read_only_command_writes_nothing(any_db_url: str, line: str, wh
         assert writes == []
 
 
+def test_help_is_the_one_command_that_reads_nothing() -> None:
+    from bot.app import build_registries
+
+    registry, _ = build_registries()
+    assert {s.name for s in registry.specs() if s.reads_nothing} == {"communitybot help"}
+
+
+async def test_help_does_not_touch_the_database(any_db_url: str) -> None:
+    async with meeting_bot(any_db_url, meetings=[community_meeting()], now=NOW) as bot:
+        await bot.say("/communitybot timezone Europe/Berlin", as_="olu")
+        checkouts: list[object] = []
+        pool = bot.app.db.engine.sync_engine.pool
+        listener = lambda *args: checkouts.append(args)  # noqa: E731
+        event.listen(pool, "checkout", listener)
+        try:
+            said = await bot.say("/communitybot help", as_="olu")
+        finally:
+            event.remove(pool, "checkout", listener)
+        # The whole help, from the registry alone: not even a connection was taken.
+        assert "/hero nominate" in said and "Example: /meeting next" in said
+        assert checkouts == []
+
+
 async def test_reads_answer_while_another_process_holds_the_write_lock(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "bot.db"
     async with meeting_bot(

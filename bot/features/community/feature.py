@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bot.core.audit_text import audit_parts
 from bot.core.commands import Arg, ArgType, CommandSpec, Permission
 from bot.core.message import (
@@ -26,23 +28,39 @@ GROUP = "communitybot"
 
 
 async def help_command(ctx: Context) -> Message:
-    registry = ctx.services.registry
+    # What the help says, line by line; the same on every call but for the labels (Slack's
+    # commands can be renamed per community), so the Message is built once for each.
+    lines = tuple(
+        (
+            f"/{ctx.label(group.name).lstrip('/')} — {group.description}",
+            tuple(
+                (
+                    ctx.label(spec.name),
+                    spec.summary,
+                    spec.permission is Permission.MAINTAINER,
+                    _example(ctx, spec),
+                )
+                for spec in group.specs.values()
+            ),
+        )
+        for group in ctx.services.registry.groups.values()
+    )
+    return _help(lines)
+
+
+@lru_cache(maxsize=64)
+def _help(lines: tuple[tuple[str, tuple[tuple[str, str, bool, str], ...]], ...]) -> Message:
     blocks: list[Heading | Bullets] = []
-    for group in registry.groups.values():
-        items: list[list[Inline | str]] = []
-        for spec in group.specs.values():
-            who = " (maintainers)" if spec.permission is Permission.MAINTAINER else ""
-            items.append(
-                [
-                    Strong(ctx.label(spec.name)),
-                    f" — {spec.summary}{who}. Example: ",
-                    Text(_example(ctx, spec)),
-                ]
-            )
-        blocks += [
-            Heading(f"/{ctx.label(group.name).lstrip('/')} — {group.description}"),
-            bullets(items),
+    for heading, commands in lines:
+        items: list[list[Inline | str]] = [
+            [
+                Strong(label),
+                f" — {summary}{' (maintainers)' if maintainers else ''}. Example: ",
+                Text(example),
+            ]
+            for label, summary, maintainers, example in commands
         ]
+        blocks += [Heading(heading), bullets(items)]
     return message(*blocks)
 
 
@@ -98,6 +116,7 @@ def register(setup: Setup) -> None:
             help_command,
             audited=False,
             read_only=True,
+            reads_nothing=True,
         )
     )
     registry.add(
