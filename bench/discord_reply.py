@@ -19,7 +19,7 @@ latency but the last.)
 Targets (issue 16): bot p99 < 100 ms, bot p50 within 2.5x of the bare handler's p50.
 
 Run by hand: .venv/bin/python bench/discord_reply.py [--command help|nominate|timezone|all]
-[--bursts 30] [--burst-size 20] [--db URL] [--freeze-gc]. `python bench/cpu_steady.py`
+[--bursts 30] [--burst-size 20] [--db URL] [--no-freeze-gc]. `python bench/cpu_steady.py`
 shows how steady this machine's CPU is: stalls of the whole machine show here as outliers on
 both sides.
 """
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import signal
 import statistics
 import sys
@@ -45,6 +46,12 @@ from tests.fakes.discord_gateway import DiscordFake, FakeChannel, FakeMember  # 
 # (id >> 22) % 2: the bare client's guild on shard 0, the bot's on shard 1.
 BARE_GUILD, BOT_GUILD = 2000 << 22, 2001 << 22
 READY = "ready"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -195,6 +202,8 @@ async def main(args: argparse.Namespace) -> int:
         ]
         newcomers = iter(p.id for p in fresh)
         results: dict[str, tuple[list[float], list[float]]] = {}
+        # CPU seconds per interaction of each client process, over the measured bursts.
+        cpu: dict[str, tuple[float, float]] = {}
         with tempfile.TemporaryDirectory() as tmp:
             db_url = args.db or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
             clients = [await spawn("bare", fake, args, db_url)]
@@ -207,11 +216,14 @@ async def main(args: argparse.Namespace) -> int:
                     await burst(fake, command, BOT_GUILD, regulars, hero.id)
                     bot_samples: list[float] = []
                     bare_samples: list[float] = []
+                    used = [-cpu_seconds(proc.pid) for proc in clients]
                     for _ in range(args.bursts):
                         bare_samples += await burst(fake, "bare", BARE_GUILD, regulars, hero.id)
                         users = [next(newcomers) for _ in range(args.burst_size)]
                         bot_samples += await burst(fake, command, BOT_GUILD, users, hero.id)
+                    used = [u + cpu_seconds(proc.pid) for u, proc in zip(used, clients, strict=True)]
                     results[command] = (bare_samples, bot_samples)
+                    cpu[command] = (used[0] / len(bare_samples), used[1] / len(bot_samples))
             finally:
                 for proc in clients:
                     await stop_process(proc)
@@ -233,6 +245,11 @@ async def main(args: argparse.Namespace) -> int:
             f"{'met' if p99 < 100 else 'MISSED'}; p50 / bare p50 = {p50_ratio:.2f} "
             f"(target <= 2.5): {'met' if p50_ratio <= 2.5 else 'MISSED'}"
         )
+        bare_cpu, bot_cpu = cpu[command]
+        print(
+            f"  CPU per interaction: bare client {bare_cpu * ms:.2f} ms, "
+            f"bot {bot_cpu * ms:.2f} ms (the clock ticks of /proc, 10 ms each, over every burst)"
+        )
     return 0
 
 
@@ -251,5 +268,12 @@ if __name__ == "__main__":
     parser.add_argument("--bursts", type=int, default=30)
     parser.add_argument("--burst-size", type=int, default=20)
     parser.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
-    parser.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after start")
+    parser.add_argument(
+        "--no-freeze-gc",
+        dest="freeze_gc",
+        action="store_false",
+        help="leave out the gc.freeze() after start that `communitybot run` does (both clients "
+        "freeze by default: without it a full collection scans every object loaded at start, "
+        "tens of ms in the middle of a burst)",
+    )
     raise SystemExit(asyncio.run(main(parser.parse_args())))
