@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, delete, func, or_, select, update
+from sqlalchemy import ForeignKey, Index, String, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.core.invocation import Platform
 from bot.core.targets import Target
@@ -341,18 +342,29 @@ async def _reassign(
 # -- zone --
 
 
+_MEMBERS, _PERSONS = Member.__table__, Person.__table__
+# Core statements on the tables: the ORM's bulk UPDATE (its synchronize step and the
+# compile state it builds per call) cost several times the statement itself.
+_SET_ACCOUNTS_ZONE = (
+    update(_MEMBERS)
+    .where(_MEMBERS.c.person_id == bindparam("person"))
+    .values(timezone=bindparam("zone"))
+)
+_SET_PERSON_ZONE_AT = (
+    update(_PERSONS)
+    .where(_PERSONS.c.id == bindparam("person"))
+    .values(timezone_set_at=bindparam("at"))
+)
+
+
 async def set_person_zone(session: AsyncSession, member: Member, zone: str, now: datetime) -> None:
     """A zone set on one account holds on every account of the person."""
-    await session.execute(
-        update(Member)
-        .where(Member.person_id == member.person_id)
-        .values(timezone=zone)
-        .execution_options(synchronize_session="fetch")
-    )
-    await session.execute(
-        update(Person).where(Person.id == member.person_id).values(timezone_set_at=now)
-    )
-    member.timezone = zone
+    await session.execute(_SET_ACCOUNTS_ZONE, {"person": member.person_id, "zone": zone})
+    await session.execute(_SET_PERSON_ZONE_AT, {"person": member.person_id, "at": now})
+    # The rows this session holds now say what the database says, without another UPDATE.
+    for held in session.identity_map.values():
+        if isinstance(held, Member) and held.person_id == member.person_id:
+            set_committed_value(held, "timezone", zone)
 
 
 # -- what the bot holds about a person --

@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.core.invocation import MemberRef, Platform
 from bot.store import identity as store
@@ -275,3 +275,43 @@ async def test_an_open_on_one_account_stops_nudges_on_all_and_counts_once(db: Da
         stats = await surveys.stats(session, survey_row)
         assert (stats.reached, stats.opened) == (1, 1)
         assert len((await session.scalars(select(SurveyLink))).all()) == 2
+
+
+async def test_a_zone_set_on_one_account_holds_on_every_account_of_the_person(
+    db: Database,
+) -> None:
+    cid = await _community(db)
+    slack = await _member(db, cid, "olu", "slack")
+    discord = await _member(db, cid, "olu", "discord")
+    async with db.session() as session:
+        # Linked: the Discord account joins the Slack account's person.
+        row = await session.get(Member, discord.id)
+        assert row is not None
+        row.person_id = slack.person_id
+    statements: list[str] = []
+    async with db.session() as session:
+        asker = await session.get(Member, slack.id)
+        other = await session.get(Member, discord.id)
+        assert asker is not None and other is not None
+        sync = db.engine.sync_engine
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement.split(" ", 1)[0])
+
+        event.listen(sync, "before_cursor_execute", record)
+        try:
+            await store.set_person_zone(session, asker, "Asia/Tokyo", NOW)
+            # The rows this session holds say it already, and committing writes nothing more.
+            assert (asker.timezone, other.timezone) == ("Asia/Tokyo", "Asia/Tokyo")
+            assert not session.dirty
+            await session.commit()
+        finally:
+            event.remove(sync, "before_cursor_execute", record)
+    assert statements == ["UPDATE", "UPDATE"]
+    async with db.session() as session:
+        zones = (
+            await session.scalars(select(Member.timezone).where(Member.community_id == cid))
+        ).all()
+        person = await session.get(Person, slack.person_id)
+        assert sorted(zones) == ["Asia/Tokyo", "Asia/Tokyo"]
+        assert person is not None and person.timezone_set_at == NOW
