@@ -14,7 +14,9 @@ holding the thread). Queries on this schema are index look-ups and bounded batch
 checkpoint on commit is the one longer step that can still run inline.
 
 SQLAlchemy's aiosqlite dialect drives these objects through `create_async_engine(...,
-async_creator=...)`: the URL, dialect and SQL stay as they are.
+async_creator=...)`: the URL, dialect and SQL stay as they are. It is the dialect of
+SQLAlchemy 2.1, which takes `cursor()` as a plain call (2.0's awaits it, as aiosqlite's is a
+coroutine there): hence the pin to 2.1 in pyproject.toml.
 """
 
 from __future__ import annotations
