@@ -19,9 +19,10 @@ latency but the last.)
 Targets (issue 16): bot p99 < 100 ms, bot p50 within 2.5x of the bare handler's p50.
 
 Run by hand: .venv/bin/python bench/discord_reply.py [--command help|nominate|timezone|all]
-[--bursts 30] [--burst-size 20] [--db URL] [--no-freeze-gc]. `python bench/cpu_steady.py`
-shows how steady this machine's CPU is: stalls of the whole machine show here as outliers on
-both sides.
+[--runs 3] [--bursts 30] [--burst-size 20] [--db URL] [--no-freeze-gc]. Each run starts both
+clients afresh on a new database; the summary is the median of the runs' figures.
+`python bench/cpu_steady.py` shows how steady this machine's CPU is: stalls of the whole
+machine show here as outliers on both sides.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import signal
 import statistics
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +183,25 @@ async def burst(
     return [r.answered_at - r.sent_at for r in records]  # type: ignore[operator]
 
 
-async def main(args: argparse.Namespace) -> int:
+@dataclass
+class Figures:
+    """One command's samples in one run, next to the bare handler's of the same run."""
+
+    bare: list[float]
+    bot: list[float]
+    bare_cpu: float  # CPU seconds per interaction, over the measured bursts
+    bot_cpu: float
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.bot) / statistics.median(self.bare)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.bot, 0.99)
+
+
+async def one_run(args: argparse.Namespace) -> dict[str, Figures]:
     commands = list(COMMANDS) if args.command == "all" else [args.command]
     async with DiscordFake() as fake:
         # A new member for every interaction of the bot (nominations by new members).
@@ -201,9 +221,7 @@ async def main(args: argparse.Namespace) -> int:
             {"id": "1", "name": "bare", "type": 1, "description": "answers at once"}
         ]
         newcomers = iter(p.id for p in fresh)
-        results: dict[str, tuple[list[float], list[float]]] = {}
-        # CPU seconds per interaction of each client process, over the measured bursts.
-        cpu: dict[str, tuple[float, float]] = {}
+        results: dict[str, Figures] = {}
         with tempfile.TemporaryDirectory() as tmp:
             db_url = args.db or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
             clients = [await spawn("bare", fake, args, db_url)]
@@ -221,34 +239,63 @@ async def main(args: argparse.Namespace) -> int:
                         bare_samples += await burst(fake, "bare", BARE_GUILD, regulars, hero.id)
                         users = [next(newcomers) for _ in range(args.burst_size)]
                         bot_samples += await burst(fake, command, BOT_GUILD, users, hero.id)
-                    used = [u + cpu_seconds(proc.pid) for u, proc in zip(used, clients, strict=True)]
-                    results[command] = (bare_samples, bot_samples)
-                    cpu[command] = (used[0] / len(bare_samples), used[1] / len(bot_samples))
+                    used = [
+                        u + cpu_seconds(proc.pid) for u, proc in zip(used, clients, strict=True)
+                    ]
+                    results[command] = Figures(
+                        bare_samples,
+                        bot_samples,
+                        used[0] / len(bare_samples),
+                        used[1] / len(bot_samples),
+                    )
             finally:
                 for proc in clients:
                     await stop_process(proc)
+    return results
+
+
+def report(results: dict[str, Figures]) -> None:
     ms = 1000
-    print(
-        f"{args.bursts} bursts of {args.burst_size} interactions each (after a warm-up burst), "
-        f"database {'PostgreSQL' if args.db and 'postgres' in args.db else 'SQLite'}; "
-        "every bot interaction from a member it has not seen before"
-    )
     print(f"{'':16} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}   (ms, send -> answer content)")
-    for command, (bare_samples, bot_samples) in results.items():
-        for name, samples in (("bare", bare_samples), (f"bot {command}", bot_samples)):
+    for command, figures in results.items():
+        for name, samples in (("bare", figures.bare), (f"bot {command}", figures.bot)):
             row = [percentile(samples, q) * ms for q in (0.5, 0.95, 0.99, 1.0)]
             print(f"{name:16} " + " ".join(f"{v:8.1f}" for v in row))
-        p50_ratio = statistics.median(bot_samples) / statistics.median(bare_samples)
-        p99 = percentile(bot_samples, 0.99) * ms
         print(
-            f"  {command}: bot p99 {p99:.1f} ms (target < 100): "
-            f"{'met' if p99 < 100 else 'MISSED'}; p50 / bare p50 = {p50_ratio:.2f} "
-            f"(target <= 2.5): {'met' if p50_ratio <= 2.5 else 'MISSED'}"
+            f"  {command}: p50 / bare p50 = {figures.ratio:.2f}; CPU per interaction: bare "
+            f"client {figures.bare_cpu * ms:.2f} ms, bot {figures.bot_cpu * ms:.2f} ms "
+            "(/proc clock ticks over every burst)"
         )
-        bare_cpu, bot_cpu = cpu[command]
+
+
+async def main(args: argparse.Namespace) -> int:
+    print(
+        f"{args.runs} run(s) of {args.bursts} bursts of {args.burst_size} interactions each "
+        f"(after a warm-up burst), database "
+        f"{'PostgreSQL' if args.db and 'postgres' in args.db else 'SQLite'}; every bot "
+        "interaction from a member it has not seen before"
+    )
+    runs = []
+    for index in range(args.runs):
+        print(f"\nrun {index + 1}")
+        runs.append(await one_run(args))
+        report(runs[-1])
+    ms = 1000
+    print(f"\nmedian of {args.runs} run(s), each figure next to the bare handler of its own run:")
+    for command in runs[0]:
+        per_run = [run[command] for run in runs]
+        bare_p50 = statistics.median(statistics.median(f.bare) for f in per_run) * ms
+        bot_p50 = statistics.median(statistics.median(f.bot) for f in per_run) * ms
+        bare_p99 = statistics.median(percentile(f.bare, 0.99) for f in per_run) * ms
+        p99 = statistics.median(f.p99 for f in per_run) * ms
+        ratio = statistics.median(f.ratio for f in per_run)
         print(
-            f"  CPU per interaction: bare client {bare_cpu * ms:.2f} ms, "
-            f"bot {bot_cpu * ms:.2f} ms (the clock ticks of /proc, 10 ms each, over every burst)"
+            f"  {command:9} bot p50 {bot_p50:6.1f} ms, p99 {p99:6.1f} ms "
+            f"({'met' if p99 < 100 else 'MISSED'}: < 100); bare p50 {bare_p50:5.1f}, "
+            f"p99 {bare_p99:5.1f}; p50 ratio {ratio:.2f} "
+            f"({'met' if ratio <= 2.5 else 'MISSED'}: <= 2.5); CPU per interaction: bot "
+            f"{statistics.median(f.bot_cpu for f in per_run) * ms:.2f} ms, bare "
+            f"{statistics.median(f.bare_cpu for f in per_run) * ms:.2f} ms"
         )
     return 0
 
@@ -266,6 +313,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--command", choices=(*COMMANDS, "all"), default="all")
     parser.add_argument("--bursts", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=3, help="fresh clients and database each")
     parser.add_argument("--burst-size", type=int, default=20)
     parser.add_argument("--db", default=None, help="database URL (default: a temporary SQLite)")
     parser.add_argument(
