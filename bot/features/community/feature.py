@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from bot.core.audit_text import audit_parts
-from bot.core.commands import Arg, ArgType, CommandSpec, Permission
+from bot.core.commands import Arg, ArgType, CommandSpec, Permission, Registry
+from bot.core.invocation import Platform
 from bot.core.message import (
     Bullets,
     Heading,
@@ -27,40 +26,41 @@ from bot.store.identity import set_person_zone
 GROUP = "communitybot"
 
 
+# The help as each registry, platform and set of Slack command renames shows it: the inputs
+# of Services.command_label, the one thing in the help that varies. Bounded: a deployment
+# has a handful of such combinations.
+_HELP: dict[tuple[Registry, Platform, tuple[tuple[str, str], ...]], Message] = {}
+_HELP_KEPT = 64
+
+
 async def help_command(ctx: Context) -> Message:
-    # What the help says, line by line; the same on every call but for the labels (Slack's
-    # commands can be renamed per community), so the Message is built once for each.
-    lines = tuple(
-        (
-            f"/{ctx.label(group.name).lstrip('/')} — {group.description}",
-            tuple(
-                (
-                    ctx.label(spec.name),
-                    spec.summary,
-                    spec.permission is Permission.MAINTAINER,
-                    _example(ctx, spec),
-                )
-                for spec in group.specs.values()
-            ),
-        )
-        for group in ctx.services.registry.groups.values()
-    )
-    return _help(lines)
+    renames = tuple(sorted(ctx.settings.slack.commands.items()))
+    key = (ctx.services.registry, ctx.actor.platform, renames)
+    shown = _HELP.get(key)
+    if shown is None:
+        if len(_HELP) >= _HELP_KEPT:
+            _HELP.clear()
+        shown = _HELP[key] = _help(ctx)
+    return shown
 
 
-@lru_cache(maxsize=64)
-def _help(lines: tuple[tuple[str, tuple[tuple[str, str, bool, str], ...]], ...]) -> Message:
+def _help(ctx: Context) -> Message:
     blocks: list[Heading | Bullets] = []
-    for heading, commands in lines:
-        items: list[list[Inline | str]] = [
-            [
-                Strong(label),
-                f" — {summary}{' (maintainers)' if maintainers else ''}. Example: ",
-                Text(example),
-            ]
-            for label, summary, maintainers, example in commands
+    for group in ctx.services.registry.groups.values():
+        items: list[list[Inline | str]] = []
+        for spec in group.specs.values():
+            who = " (maintainers)" if spec.permission is Permission.MAINTAINER else ""
+            items.append(
+                [
+                    Strong(ctx.label(spec.name)),
+                    f" — {spec.summary}{who}. Example: ",
+                    Text(_example(ctx, spec)),
+                ]
+            )
+        blocks += [
+            Heading(f"/{ctx.label(group.name).lstrip('/')} — {group.description}"),
+            bullets(items),
         ]
-        blocks += [Heading(heading), bullets(items)]
     return message(*blocks)
 
 
