@@ -145,9 +145,25 @@ class CommandGroup:
     description: str
     default: tuple[str, ...] | None = None
     specs: dict[tuple[str, ...], CommandSpec] = field(default_factory=dict)
+    # option_names() as of how many specs there were (specs are only ever added).
+    _options: tuple[int, frozenset[str], frozenset[str]] = field(
+        default=(-1, frozenset(), frozenset()), init=False, repr=False, compare=False
+    )
 
     def words(self) -> set[str]:
         return {path[0] for path in self.specs if path}
+
+    def option_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Every option name of the group's subcommands, and those that take a value. Parsing
+        needs them for every command typed; worked out once, not per command."""
+        if self._options[0] != len(self.specs):
+            options = [o for spec in self.specs.values() for o in spec.all_options]
+            self._options = (
+                len(self.specs),
+                frozenset(o.name for o in options),
+                frozenset(o.name for o in options if o.type is not ArgType.FLAG),
+            )
+        return self._options[1], self._options[2]
 
 
 @dataclass(frozen=True, slots=True)

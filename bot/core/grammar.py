@@ -80,17 +80,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _option_names(group: CommandGroup) -> set[str]:
-    return {o.name for s in group.specs.values() for o in s.all_options}
-
-
-def _value_options(group: CommandGroup) -> set[str]:
-    return {
-        o.name for s in group.specs.values() for o in s.all_options if o.type is not ArgType.FLAG
-    }
-
-
-def _positionals(tokens: list[Token], value_opts: set[str]) -> list[int]:
+def _positionals(tokens: list[Token], value_opts: frozenset[str]) -> list[int]:
     """Indexes of tokens before `--` that are not options (a best guess before the subcommand
     is known): subcommand words are never taken from the literal text after `--`."""
     out: list[int] = []
@@ -121,9 +111,10 @@ def find_spec(
 ) -> tuple[CommandSpec, list[Token], str, int]:
     """The spec the text names, its tokens, the normalized text, and how many path words it used."""
     # Refused (or cleaned) before anything else, so no answer ever echoes a control character.
-    norm = normalize(typed_text.clean(text), slack=slack, options=_option_names(group))
+    names, taking_values = group.option_names()
+    norm = normalize(typed_text.clean(text), slack=slack, options=names)
     tokens = tokenize(norm)
-    pos = _positionals(tokens, _value_options(group))
+    pos = _positionals(tokens, taking_values)
     words = [tokens[i].value.lower() for i in pos if not tokens[i].quoted]
     for path in sorted(group.specs, key=len, reverse=True):
         # The path words must be the leading positionals, unquoted.

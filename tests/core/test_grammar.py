@@ -218,3 +218,16 @@ def test_errors_are_one_sentence(
 def test_tokenizer_tracks_quotes() -> None:
     tokens = tokenize('a "b c" d"e f"g')
     assert [(t.value, t.quoted) for t in tokens] == [("a", False), ("b c", True), ("de fg", True)]
+
+
+def test_a_groups_option_names_follow_the_specs_added_after_a_parse() -> None:
+    r = Registry()
+    r.group("probe", "probe")
+    group = r.groups["probe"]
+    r.add(CommandSpec("probe", ("a",), "a", "/probe a", _noop))
+    assert group.option_names() == (frozenset({"yes"}), frozenset())
+    at = Arg("at", ArgType.DATETIME, "when", required=False)
+    r.add(CommandSpec("probe", ("b",), "b", "/probe b", _noop, options=(at,)))
+    # Worked out again for the new spec: `--at` takes a value, so `b` is still the command.
+    assert group.option_names() == (frozenset({"yes", "at"}), frozenset({"at"}))
+    assert parse(group, "--at 2026-12-01 b").spec.path == ("b",)
