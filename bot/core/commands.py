@@ -199,6 +199,10 @@ class Registry:
         group = self.groups[spec.command]
         if spec.path in group.specs:
             raise ValueError(f"/{spec.name} registered twice")
+        if spec.reads_nothing and not (spec.read_only and spec.confirm is None):
+            raise ValueError(
+                f"/{spec.name}: a command that reads nothing is read-only, unconfirmed"
+            )
         rests = [a for a in spec.args if a.rest]
         if rests and spec.args[-1] is not rests[0]:
             raise ValueError(f"/{spec.name}: only the last argument may take the rest")

@@ -365,6 +365,8 @@ async def set_person_zone(session: AsyncSession, member: Member, zone: str, now:
     for held in session.identity_map.values():
         if isinstance(held, Member) and held.person_id == member.person_id:
             set_committed_value(held, "timezone", zone)
+        elif isinstance(held, Person) and held.id == member.person_id:
+            set_committed_value(held, "timezone_set_at", now)
 
 
 # -- what the bot holds about a person --

@@ -231,3 +231,24 @@ def test_a_groups_option_names_follow_the_specs_added_after_a_parse() -> None:
     # Worked out again for the new spec: `--at` takes a value, so `b` is still the command.
     assert group.option_names() == (frozenset({"yes", "at"}), frozenset({"at"}))
     assert parse(group, "--at 2026-12-01 b").spec.path == ("b",)
+
+
+def test_a_command_that_reads_nothing_must_be_read_only_and_unconfirmed() -> None:
+    r = Registry()
+    r.group("probe", "probe")
+    with pytest.raises(ValueError, match="reads nothing"):
+        r.add(CommandSpec("probe", ("a",), "a", "/probe a", _noop, reads_nothing=True))
+    with pytest.raises(ValueError, match="reads nothing"):
+        r.add(
+            CommandSpec(
+                "probe",
+                ("b",),
+                "b",
+                "/probe b",
+                _noop,
+                read_only=True,
+                reads_nothing=True,
+                confirm=_preview,
+            )
+        )
+    r.add(CommandSpec("probe", ("c",), "c", "/probe c", _noop, read_only=True, reads_nothing=True))

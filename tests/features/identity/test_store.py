@@ -292,7 +292,8 @@ async def test_a_zone_set_on_one_account_holds_on_every_account_of_the_person(
     async with db.session() as session:
         asker = await session.get(Member, slack.id)
         other = await session.get(Member, discord.id)
-        assert asker is not None and other is not None
+        held_person = await session.get(Person, slack.person_id)
+        assert asker is not None and other is not None and held_person is not None
         sync = db.engine.sync_engine
 
         def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -303,6 +304,7 @@ async def test_a_zone_set_on_one_account_holds_on_every_account_of_the_person(
             await store.set_person_zone(session, asker, "Asia/Tokyo", NOW)
             # The rows this session holds say it already, and committing writes nothing more.
             assert (asker.timezone, other.timezone) == ("Asia/Tokyo", "Asia/Tokyo")
+            assert held_person.timezone_set_at == NOW
             assert not session.dirty
             await session.commit()
         finally:
