@@ -35,7 +35,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import bindparam, or_, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.core.invocation import MemberRef, Platform  # noqa: E402
@@ -44,18 +43,9 @@ from bot.store.members import _MEMBER_BY_KEY, ensure_community, ensure_member  #
 from bot.store.migrate import upgrade  # noqa: E402
 from bot.store.models import Member  # noqa: E402
 
-MEMBERS = Member.__table__
-CORE = (
-    select(*MEMBERS.c)
-    .where(
-        MEMBERS.c.community_id == bindparam("community_id"),
-        MEMBERS.c.platform == bindparam("platform"),
-        MEMBERS.c.platform_user_id == bindparam("user_id"),
-        or_(MEMBERS.c.workspace == bindparam("workspace"), MEMBERS.c.workspace == ""),
-    )
-    .order_by(MEMBERS.c.workspace.desc())
-    .limit(1)
-)
+# The store's own look-up with its columns in place of the entity: the same WHERE, ORDER BY
+# and LIMIT, run as Core (rows, not Member objects).
+CORE = _MEMBER_BY_KEY.with_only_columns(*Member.__table__.c)
 
 
 async def run(args: argparse.Namespace) -> int:

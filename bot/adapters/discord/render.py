@@ -220,8 +220,9 @@ def render_answer(message: Message) -> list[Rendered]:
     """
     mentions: set[int] = set()
     rendered = [_block(b, mentions) for b in message.blocks]
-    if sum(len(t) + 2 for t in rendered if t) - 2 <= MAX_CONTENT:
-        return _as_text(message, rendered, mentions, None, False)
+    as_text = _as_text(message, rendered, mentions, None, False)
+    if len(as_text) == 1:
+        return as_text
     cards: list[Card] = []
     title, texts = "", []
 
