@@ -7,10 +7,11 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.core import argtypes, grammar
@@ -26,17 +27,19 @@ from bot.runtime.drain import RESTARTING, CommandGate
 from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
 from bot.scheduling.queue import enqueued
-from bot.store.inbound import first_arrival
+from bot.store.inbound import first_arrival_in
 from bot.store.members import (
+    MemberKey,
     ensure_member,
+    ensure_member_in,
     find_member,
-    members_seen,
+    members_seen_in,
     named_workspace,
     stand_in,
     workspace_of,
     zone_of,
 )
-from bot.store.models import Confirmation
+from bot.store.models import Confirmation, Member
 
 log = logging.getLogger(__name__)
 
@@ -270,26 +273,20 @@ class Dispatcher:
     ) -> Reply:
         """Run `body` in one transaction with the member loaded; wake the timer after commit."""
         services = self.services.for_place(place)
+        # The asker and everyone the command names, read in one query.
+        wanted = [(actor.ref, workspace_of(place))]
+        for value in context.get("args", {}).values():
+            if isinstance(value, MemberRef):
+                wanted.append((value, named_workspace(place, value)))
         async with services.db.session() as session:
             now = services.clock()
-            if dedup_key and not await first_arrival(session, str(actor.platform), dedup_key, now):
-                log.info("%s: already handled (a redelivery or a replay)", dedup_key[:40])
-                return Reply(Message.text("Already handled."), outcome="duplicate")
-            # The asker and everyone the command names, read in one query.
-            wanted = [(actor.ref, workspace_of(place))]
-            for value in context.get("args", {}).values():
-                if isinstance(value, MemberRef):
-                    wanted.append((value, named_workspace(place, value)))
-            seen = await members_seen(session, services.community_id, wanted)
-            member = await ensure_member(
-                session,
-                services.community_id,
-                actor.ref,
-                now,
-                acting=True,
-                workspace=workspace_of(place),
-                seen=seen,
+            opened = await session.run_sync(
+                _open, services.community_id, actor, place, dedup_key, wanted, now
             )
+            if opened is None:
+                log.info("%s: already handled (a redelivery or a replay)", str(dedup_key)[:40])
+                return Reply(Message.text("Already handled."), outcome="duplicate")
+            member, seen = opened
             ctx = Context(services, actor, place, session, member, now, seen=seen, **context)
             reply = await body(ctx)
             reply = replace(reply, zone=member.timezone)
@@ -417,6 +414,34 @@ class Dispatcher:
 
     def _same_community(self, row: Confirmation, place: Place) -> bool:
         return row.community_id == self.services.for_place(place).community_id
+
+
+def _open(
+    session: Session,
+    community_id: int,
+    actor: Actor,
+    place: Place,
+    dedup_key: str | None,
+    wanted: list[tuple[MemberRef, str]],
+    now: datetime,
+) -> tuple[Member, dict[MemberKey, Member | None]] | None:
+    """What every writing command does first, in one hand-off to SQLAlchemy's greenlet (each
+    hand-off costs about as much as a statement): record the request's replay key (None if it
+    was seen before), then read the asker and the members in `wanted`, creating the asker on
+    first sight."""
+    if dedup_key and not first_arrival_in(session, str(actor.platform), dedup_key, now):
+        return None
+    seen = members_seen_in(session, community_id, wanted)
+    member = ensure_member_in(
+        session,
+        community_id,
+        actor.ref,
+        now,
+        acting=True,
+        workspace=workspace_of(place),
+        seen=seen,
+    )
+    return member, seen
 
 
 @dataclass(slots=True)

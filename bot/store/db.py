@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from bot.store import sqlite_inline
 from bot.store.sqlite_file import ensure_private_file
@@ -93,22 +94,31 @@ class Database:
     async def _session(self) -> AsyncIterator[AsyncSession]:
         if self._sqlite_writer is None or _in_write.get():
             # (A transaction opened inside another keeps SQLite's own waiting, as before.)
-            async with self.sessions() as session, session.begin():
+            async with self._unit_of_work() as session:
                 yield session
             return
         async with self._sqlite_writer:
             token = _in_write.set(True)
-            session = self.sessions()
             try:
-                async with session.begin():
+                async with self._unit_of_work() as session:
                     yield session
             finally:
                 _in_write.reset(token)
-                # `async with AsyncSession` closes in a task of its own, so that a cancellation
-                # cannot cut the close short; that costs two turns of the event loop with the
-                # write lock held. On SQLite the close runs inline (sqlite_inline never
-                # suspends), so there is nothing to cut short.
-                await session.close()
+
+    @asynccontextmanager
+    async def _unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction begins with its first statement and is committed and
+        closed in one hand-off to SQLAlchemy's greenlet (`session.begin()` and the close would
+        be three, each costing about as much as a statement on SQLite)."""
+        session = self.sessions()
+        try:
+            yield session
+            await session.run_sync(_commit_and_close)
+        except BaseException:
+            # Rolls back and returns the connection; shielded, so that a cancellation cannot
+            # leave the connection checked out.
+            await asyncio.shield(session.close())
+            raise
 
     async def ping(self) -> bool:
         try:
@@ -153,6 +163,11 @@ class Database:
         if not self.is_sqlite or not self.url.database or self.url.database == ":memory:":
             return None
         return Path(self.url.database)
+
+
+def _commit_and_close(session: Session) -> None:
+    session.commit()
+    session.close()
 
 
 def _private_file(path: Path | None, creator: Any) -> Any:

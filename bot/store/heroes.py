@@ -6,7 +6,7 @@ platform id as well, so it reads the same after the account is renamed or delete
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,10 +25,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from bot.store.models import Base, Member
-from bot.store.upsert import insert_ignore, upsert
+from bot.store.upsert import insert_ignore, upsert, upsert_in
 
 
 class Decision(StrEnum):
@@ -134,62 +134,76 @@ class NominatorState:
     announced: bool
 
 
-async def nominator_state(
+@dataclass(frozen=True, slots=True)
+class NewNomination:
+    community_id: int
+    cycle: str
+    nominee_id: int
+    nominator_id: int
+    reason: str
+    anonymous: bool
+    at: datetime
+
+
+async def nominate(
     session: AsyncSession,
-    community_id: int,
-    cycle: str,
-    nominee_id: int,
-    nominator_id: int,
+    nomination: NewNomination,
     since: datetime,
-) -> NominatorState:
+    may_save: Callable[[NominatorState], bool],
+) -> tuple[NominatorState, bool]:
+    """Read the nominator's state (`since`: the start of their rate window) and, if `may_save`
+    says so, insert the nomination or replace its reason; returns the state and whether it was
+    saved. Both in one hand-off to SQLAlchemy's greenlet, which costs about as much as either
+    statement.
+
+    Saving is one statement (INSERT … ON CONFLICT DO UPDATE), so identical nominations racing
+    each other leave one row and none of them fails.
+    """
+    return await session.run_sync(_nominate, nomination, since, may_save)
+
+
+def _nominate(
+    session: Session,
+    nomination: NewNomination,
+    since: datetime,
+    may_save: Callable[[NominatorState], bool],
+) -> tuple[NominatorState, bool]:
     row = (
-        await session.execute(
+        session.connection()
+        .execute(
             _NOMINATOR_STATE,
             {
                 "since": since,
-                "nominee_id": nominee_id,
-                "community_id": community_id,
-                "cycle": cycle,
-                "nominator_id": nominator_id,
+                "nominee_id": nomination.nominee_id,
+                "community_id": nomination.community_id,
+                "cycle": nomination.cycle,
+                "nominator_id": nomination.nominator_id,
             },
         )
-    ).one()
-    return NominatorState(
+        .one()
+    )
+    state = NominatorState(
         recent_others=int(row[0] or 0), already=row[1] is not None, announced=bool(row[2])
     )
-
-
-async def save_nomination(
-    session: AsyncSession,
-    community_id: int,
-    cycle: str,
-    nominee_id: int,
-    nominator_id: int,
-    reason: str,
-    anonymous: bool,
-    now: datetime,
-) -> None:
-    """Insert, or replace the reason of, this nominator's nomination.
-
-    One statement (INSERT … ON CONFLICT DO UPDATE), so identical nominations racing each
-    other leave one row and none of them fails.
-    """
-    await upsert(
+    if not may_save(state):
+        return state, False
+    upsert_in(
         session,
         HeroNomination.__table__,  # type: ignore[arg-type]
         {
-            "community_id": community_id,
-            "cycle": cycle,
-            "nominee_id": nominee_id,
-            "nominator_id": nominator_id,
-            "reason": reason,
-            "anonymous": anonymous,
-            "created_at": now,
-            "updated_at": now,
+            "community_id": nomination.community_id,
+            "cycle": nomination.cycle,
+            "nominee_id": nomination.nominee_id,
+            "nominator_id": nomination.nominator_id,
+            "reason": nomination.reason,
+            "anonymous": nomination.anonymous,
+            "created_at": nomination.at,
+            "updated_at": nomination.at,
         },
         ("community_id", "cycle", "nominee_id", "nominator_id"),
         ("reason", "anonymous", "updated_at"),
     )
+    return state, True
 
 
 @dataclass(frozen=True, slots=True)

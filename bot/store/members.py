@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.config import DEFAULT_COMMUNITY_KEY
 from bot.core.invocation import MemberRef, Place, Platform
@@ -109,17 +110,41 @@ async def ensure_member(
     `workspace`: see workspace_of. `seen`: what members_seen found in this transaction, where
     the row is then taken from (and a new one recorded) instead of looked up again.
     """
+    held = seen.get(member_key(ref, workspace)) if seen is not None else None
+    if held is not None:
+        # Read already: no statement to run, so no hand-off to SQLAlchemy's greenlet either.
+        return _touched(held, ref, now, acting, workspace)
+    return await session.run_sync(
+        ensure_member_in, community_id, ref, now, acting=acting, workspace=workspace, seen=seen
+    )
+
+
+def ensure_member_in(
+    session: Session,
+    community_id: int,
+    ref: MemberRef,
+    now: datetime,
+    *,
+    acting: bool = False,
+    workspace: str = "",
+    seen: dict[MemberKey, Member | None] | None = None,
+) -> Member:
+    """ensure_member on the synchronous session, for a caller already in SQLAlchemy's greenlet
+    (`AsyncSession.run_sync`), where several steps share one hand-off."""
     key = _key(community_id, ref, workspace)
     known = member_key(ref, workspace)
-    if seen is not None and known in seen:
-        row = seen[known]
-    else:
-        row = await session.scalar(_MEMBER_BY_KEY, key)
+    row = seen[known] if seen is not None and known in seen else session.scalar(_MEMBER_BY_KEY, key)
     if row is None:
-        # (For a member just created, what follows changes nothing.)
-        row = await _create_member(session, key, ref, now, acting)
+        # (For a member just created, what _touched does changes nothing.)
+        row = _create_member(session, key, ref, now, acting)
         if seen is not None:
             seen[known] = row
+    return _touched(row, ref, now, acting, workspace)
+
+
+def _touched(row: Member, ref: MemberRef, now: datetime, acting: bool, workspace: str) -> Member:
+    """`row` brought up to date with what this sighting tells (changed only where it differs:
+    each change is an UPDATE at the flush)."""
     if row.workspace != workspace:
         row.workspace = workspace  # a row from before 0011: its first workspace takes it over
     if ref.display_name and row.display_name != ref.display_name[:200]:
@@ -161,10 +186,17 @@ async def members_seen(
 ) -> dict[MemberKey, Member | None]:
     """The rows of `wanted` (each a ref and its workspace) in one query, None for those never
     seen; each chosen as ensure_member's look-up would (its workspace's row first)."""
+    return await session.run_sync(members_seen_in, community_id, wanted)
+
+
+def members_seen_in(
+    session: Session, community_id: int, wanted: list[tuple[MemberRef, str]]
+) -> dict[MemberKey, Member | None]:
+    """members_seen on the synchronous session (see ensure_member_in)."""
     params: dict[str, Any] = {"community_id": community_id}
     for i, (ref, workspace) in enumerate(wanted):
         params |= {f"p{i}": str(ref.platform), f"u{i}": ref.user_id, f"w{i}": workspace}
-    rows = list((await session.scalars(_members_by_keys(len(wanted)), params)).all())
+    rows = list(session.scalars(_members_by_keys(len(wanted)), params).all())
     found: dict[MemberKey, Member | None] = {}
     for ref, workspace in wanted:
         platform, user_id, spaces = str(ref.platform), ref.user_id, (workspace, "")
@@ -280,8 +312,8 @@ def _person_and_member() -> Any:
 _PERSON_AND_MEMBER = _person_and_member()
 
 
-async def _create_member(
-    session: AsyncSession, key: dict[str, Any], ref: MemberRef, now: datetime, acting: bool
+def _create_member(
+    session: Session, key: dict[str, Any], ref: MemberRef, now: datetime, acting: bool
 ) -> Member:
     values = key | {
         "display_name": ref.display_name[:200],
@@ -289,18 +321,18 @@ async def _create_member(
         "known": acting,
         "now": now,
     }
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         # Every SQLite transaction here holds the write lock from BEGIN IMMEDIATE on (see
         # db._configure_sqlite): nobody can insert them between the look-up and here.
         person = {"community_id": key["community_id"], "created_at": now}
-        person_id = await session.scalar(_NEW_PERSON, person)
-        row = await session.scalar(_NEW_MEMBER, values | {"person_id": person_id})
+        person_id = session.connection().scalar(_NEW_PERSON, person)
+        row = session.scalar(_NEW_MEMBER, values | {"person_id": person_id})
     else:
-        row, person_id = (await session.execute(_PERSON_AND_MEMBER, values)).one()
+        row, person_id = session.execute(_PERSON_AND_MEMBER, values).one()
     if row is None:
         # Another request created them a moment ago: theirs stands, this person goes.
-        await session.execute(delete(Person).where(Person.id == person_id))
-        row = await session.scalar(_MEMBER_BY_KEY, key)
+        session.execute(delete(Person).where(Person.id == person_id))
+        row = session.scalar(_MEMBER_BY_KEY, key)
     assert row is not None
     return row
 

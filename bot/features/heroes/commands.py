@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
+from functools import partial
 
 from bot.core.errors import UserError
 from bot.core.invocation import MemberRef
@@ -45,17 +47,24 @@ async def nominate(ctx: Context) -> Message:
         raise UserError("You can't nominate yourself; nominate someone whose work you admire.")
     since = ctx.now - RATE_WINDOW
     # Nominations count toward the calendar's cycle unless its Hero is announced: its state
-    # tells, so the usual nomination reads once (nominating_cycle is the rule in full).
+    # tells, so the usual nomination is read and saved in one step (nominating_cycle is the
+    # rule in full). What is checked below decides whether that step saves.
     cycle, moved_from = calendar_cycle(ctx.settings, ctx.now), None
-    state = await store.nominator_state(
-        ctx.session, ctx.community_id, cycle.key, nominee.id, ctx.member.id, since
+    nomination = store.NewNomination(
+        ctx.community_id, cycle.key, nominee.id, ctx.member.id, reason, anonymous, ctx.now
+    )
+    state, saved = await store.nominate(
+        ctx.session, nomination, since, partial(_accepts, ctx.now, cycle, unless_announced=True)
     )
     if state.announced:
         cycle, moved_from = await nominating_cycle(
             ctx.session, ctx.settings, ctx.community_id, ctx.now
         )
-        state = await store.nominator_state(
-            ctx.session, ctx.community_id, cycle.key, nominee.id, ctx.member.id, since
+        state, saved = await store.nominate(
+            ctx.session,
+            replace(nomination, cycle=cycle.key),
+            since,
+            partial(_accepts, ctx.now, cycle, unless_announced=False),
         )
     if ctx.now >= cycle.closes_at:
         following = cycle.following()
@@ -69,18 +78,19 @@ async def nominate(ctx: Context) -> Message:
             f"You have nominated {state.recent_others} people in the last hour, the most I "
             "take; please try again later."
         )
-    await store.save_nomination(
-        ctx.session,
-        ctx.community_id,
-        cycle.key,
-        nominee.id,
-        ctx.member.id,
-        reason,
-        anonymous,
-        ctx.now,
-    )
+    assert saved, "a nomination that passed every check is saved"
     await schedule.plan(ctx.session, ctx.services, ctx.now)
     return _confirmation(cycle, moved_from, ref, not state.already, anonymous)
+
+
+def _accepts(
+    now: datetime, cycle: Cycle, state: store.NominatorState, *, unless_announced: bool
+) -> bool:
+    """Whether a nomination for `cycle` passes the checks `nominate` makes once it knows the
+    nominator's state (and so may be saved in the step that read it)."""
+    if unless_announced and state.announced:
+        return False
+    return now < cycle.closes_at and state.recent_others < RATE_LIMIT
 
 
 def _confirmation(
