@@ -185,16 +185,21 @@ class ConsoleAdapter:
             else:
                 done.set_result(result or "")
 
+        def shown() -> None:
+            # Only from here on is there a prompt on screen for a post to redraw: a post
+            # printed before it would otherwise show two prompts, and a key typed at the
+            # first could be lost while readline set the terminal up.
+            self._prompt = prompt
+
         def read() -> None:
             try:
-                line: str | None = _input(prompt)
+                line: str | None = _input(prompt, shown)
                 error: BaseException | None = None
             except BaseException as exc:  # EOFError at Ctrl-D, or the terminal went away
                 line, error = None, exc
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(settle, line, error)
 
-        self._prompt = prompt
         try:
             threading.Thread(target=read, name="console-input", daemon=True).start()
             return await done
@@ -230,8 +235,19 @@ class ConsoleAdapter:
         return {}
 
 
-def _input(prompt: str) -> str:
-    return input(prompt)
+def _input(prompt: str, shown: Callable[[], None]) -> str:
+    """input(prompt), calling `shown` once the prompt is on screen and the terminal is being
+    read (readline's pre-input hook; without readline, just before)."""
+    try:
+        import readline
+    except ImportError:
+        shown()
+        return input(prompt)
+    readline.set_pre_input_hook(shown)
+    try:
+        return input(prompt)
+    finally:
+        readline.set_pre_input_hook(None)
 
 
 def _typed_so_far() -> str:
