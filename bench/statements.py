@@ -8,10 +8,11 @@ community, platform, user id and workspace), on a fresh SQLite file at the newes
 inside one open transaction, run --count times per layer and round; the figure is the
 median over rounds of the mean time per statement. What the layers add:
 
-- orm:        `AsyncSession.scalar(select(Member)…)`, as the store runs it: the statement's
-              ORM compile state, a hand-off to SQLAlchemy's greenlet, a Member loaded;
-- core:       the same columns as a Core select on the session's AsyncConnection: the
-              hand-off and SQLAlchemy's execution context, rows not objects;
+- orm:        the same look-up for the `Member` entity, `AsyncSession.scalar(select(Member)…)`,
+              as the store ran it until it moved to Core rows: the statement's ORM compile
+              state, a hand-off to SQLAlchemy's greenlet, a Member loaded into the session;
+- core:       the store's own Core select on the session's AsyncConnection: the hand-off and
+              SQLAlchemy's execution context, rows not objects;
 - one greenlet: the Core select run --count times inside one `run_sync`: no hand-off per
               statement, only the execution context;
 - driver:     the compiled SQL on the sqlite3 connection underneath: the floor.
@@ -35,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.core.invocation import MemberRef, Platform  # noqa: E402
@@ -43,9 +45,10 @@ from bot.store.members import _MEMBER_BY_KEY, ensure_community, ensure_member  #
 from bot.store.migrate import upgrade  # noqa: E402
 from bot.store.models import Member  # noqa: E402
 
-# The store's own look-up with its columns in place of the entity: the same WHERE, ORDER BY
-# and LIMIT, run as Core (rows, not Member objects).
-CORE = _MEMBER_BY_KEY.with_only_columns(*Member.__table__.c)
+CORE = _MEMBER_BY_KEY
+# The store's look-up with the entity in place of its columns: the same WHERE, ORDER BY and
+# LIMIT, loading Member objects.
+ORM = select(Member).from_statement(_MEMBER_BY_KEY.with_only_columns(*Member.__table__.c))
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -57,8 +60,7 @@ async def run(args: argparse.Namespace) -> int:
             community_id = (await ensure_community(session, "Bench", "UTC", now)).id
             ref = MemberRef(Platform.SLACK, "UBENCH", "bench")
             await ensure_member(session, community_id, ref, now, workspace="T1")
-        key = {"community_id": community_id, "platform": "slack", "user_id": "UBENCH"}
-        key["workspace"] = "T1"
+        key = {"community_id": community_id, "p": "slack", "u": "UBENCH", "w": "T1"}
         count = args.count
         results: dict[str, list[float]] = {}
         async with db.session() as session:
@@ -69,7 +71,7 @@ async def run(args: argparse.Namespace) -> int:
 
             async def orm() -> None:
                 for _ in range(count):
-                    await session.scalar(_MEMBER_BY_KEY, key)
+                    await session.scalar(ORM, key)
 
             async def core() -> None:
                 for _ in range(count):

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.invocation import Actor, MemberRef, Place
 from bot.runtime.permissions import is_maintainer
 from bot.runtime.services import Services
-from bot.store.members import MemberKey, ensure_member, named_workspace
-from bot.store.models import AuditEntry, Member
+from bot.store.members import MemberKey, MemberRow, ensure_member, named_workspace
+from bot.store.models import AuditEntry
 
 # The session's list of what to run once it has committed (see Context.after_commit).
 AFTER_COMMIT = "communitybot.after_commit"
@@ -29,14 +29,14 @@ class Context:
     actor: Actor
     place: Place
     session: AsyncSession
-    member: Member
+    member: MemberRow
     now: datetime
     spec: CommandSpec | None = None
     args: dict[str, Any] = field(default_factory=dict)
     confirmed: bool = False
     public: bool = False
     # The members this transaction has already read (see members_seen).
-    seen: dict[MemberKey, Member | None] = field(default_factory=dict)
+    seen: dict[MemberKey, MemberRow | None] = field(default_factory=dict)
     _audited: bool = False
 
     @property
@@ -60,7 +60,7 @@ class Context:
         """A command name as the asker types it on their platform."""
         return self.services.command_label(self.actor.platform, name)
 
-    async def member_for(self, ref: MemberRef) -> Member:
+    async def member_for(self, ref: MemberRef) -> MemberRow:
         return await ensure_member(
             self.session,
             self.community_id,
@@ -94,7 +94,7 @@ class Context:
 def audit_entry(
     community_id: int,
     at: datetime,
-    member: Member,
+    member: MemberRow,
     actor: Actor,
     place: Place,
     action: str,

@@ -30,6 +30,7 @@ from bot.scheduling.queue import enqueued
 from bot.store.inbound import first_arrival_in
 from bot.store.members import (
     MemberKey,
+    MemberRow,
     ensure_member,
     ensure_member_in,
     find_member,
@@ -39,7 +40,7 @@ from bot.store.members import (
     workspace_of,
     zone_of,
 )
-from bot.store.models import Confirmation, Member
+from bot.store.models import Confirmation
 
 log = logging.getLogger(__name__)
 
@@ -424,7 +425,7 @@ def _open(
     dedup_key: str | None,
     wanted: list[tuple[MemberRef, str]],
     now: datetime,
-) -> tuple[Member, dict[MemberKey, Member | None]] | None:
+) -> tuple[MemberRow, dict[MemberKey, MemberRow | None]] | None:
     """What every writing command does first, in one hand-off to SQLAlchemy's greenlet (each
     hand-off costs about as much as a statement): record the request's replay key (None if it
     was seen before), then read the asker and the members in `wanted`, creating the asker on

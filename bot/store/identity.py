@@ -30,6 +30,7 @@ from bot.core.targets import Target
 from bot.store.announcements import Announcement
 from bot.store.heroes import HeroHallEntry, HeroNomination, HeroReview
 from bot.store.meetings import AgendaItem, Meeting, Recap, Subscription
+from bot.store.members import MemberRow
 from bot.store.models import AuditEntry, Base, Confirmation, Delivery, Member, Person
 from bot.store.surveys import Survey, SurveyLink, SurveyMute
 
@@ -155,7 +156,7 @@ async def failures_since(session: AsyncSession, member_id: int, since: datetime)
 
 
 async def redeem(
-    session: AsyncSession, community_id: int, member: Member, typed: str, now: datetime
+    session: AsyncSession, community_id: int, member: MemberRow, typed: str, now: datetime
 ) -> Linked | Refused:
     """Link `member` to the account that made the code `typed`, or say why not."""
     if await failures_since(session, member.id, now - FAILURE_WINDOW) >= MAX_FAILURES:
@@ -195,7 +196,12 @@ async def redeem(
             counted=True,
         )
     await merge_persons(session, maker.person_id, member.person_id)
-    await session.refresh(member)
+    # The person and zone the merge gave this account.
+    member.person_id, member.timezone = (
+        await session.execute(
+            select(Member.person_id, Member.timezone).where(Member.id == member.id)
+        )
+    ).one()
     return Linked(maker, maker.person_id)
 
 
@@ -265,7 +271,7 @@ async def _zone_of_person(session: AsyncSession, person_id: int) -> str | None:
 # -- unlinking --
 
 
-async def unlink(session: AsyncSession, member: Member, now: datetime) -> Member | None:
+async def unlink(session: AsyncSession, member: MemberRow, now: datetime) -> Member | None:
     """Take `member` out of its person; None when it has no other account.
 
     The person keeps its data: this account's subscriptions, survey links, agenda items and
@@ -303,9 +309,12 @@ async def unlink(session: AsyncSession, member: Member, now: datetime) -> Member
     person = Person(community_id=member.community_id, created_at=now)
     session.add(person)
     await session.flush()
-    member.person_id = person.id
-    member.timezone = None
+    # The account's row as accounts_of loaded it (no statement: the session holds it).
+    held = await session.get(Member, member.id)
+    assert held is not None
+    held.person_id, held.timezone = person.id, None
     await session.flush()
+    member.person_id, member.timezone = person.id, None
     return heir
 
 
@@ -357,9 +366,13 @@ _SET_PERSON_ZONE_AT = (
 )
 
 
-async def set_person_zone(session: AsyncSession, member: Member, zone: str, now: datetime) -> None:
+async def set_person_zone(
+    session: AsyncSession, member: MemberRow, zone: str, now: datetime
+) -> None:
     """A zone set on one account holds on every account of the person."""
+    assert member.person_id is not None, "a stand-in has no person to set a zone on"
     await session.run_sync(_set_person_zone, member.person_id, zone, now)
+    member.timezone = zone
 
 
 def _set_person_zone(session: Session, person_id: int, zone: str, now: datetime) -> None:
@@ -701,7 +714,7 @@ async def _scrub_details(
 
 
 async def new_export_token(
-    session: AsyncSession, community_id: int, member: Member, now: datetime, team_id: str | None
+    session: AsyncSession, community_id: int, member: MemberRow, now: datetime, team_id: str | None
 ) -> str:
     token = secrets.token_urlsafe(24)
     session.add(

@@ -3,6 +3,7 @@ user id)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -18,8 +19,10 @@ from sqlalchemy import (
     select,
     true,
     union_all,
+    update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -67,31 +70,64 @@ def member_key(ref: MemberRef, workspace: str) -> MemberKey:
     return (str(ref.platform), workspace, ref.user_id)
 
 
-# Built once: every command looks its asker up, and building the query cost more than running it.
-# A row from before migration 0011 has workspace '' and still answers for its workspace's
-# member (the exact row first); ensure_member then records the workspace on it.
-_MEMBER_BY_KEY = (
-    select(Member)
-    .where(
-        Member.community_id == bindparam("community_id"),
-        Member.platform == bindparam("platform"),
-        Member.platform_user_id == bindparam("user_id"),
-        or_(Member.workspace == bindparam("workspace"), Member.workspace == ""),
-    )
-    .order_by(Member.workspace.desc())
-    .limit(1)
-)
+@dataclass(slots=True, eq=False)
+class MemberRow:
+    """A member as a command sees it: the row's columns, read with Core.
+
+    Not an ORM `Member`: loading one into the session cost as much as the look-up itself, on
+    every command. The store's functions that change a member (`ensure_member`, time zones,
+    linking) write with UPDATEs and keep this object in step with what they wrote.
+    `id` and `person_id` are None for a stand-in (someone never seen, for reading).
+    """
+
+    id: int | None
+    community_id: int
+    person_id: int | None
+    platform: str
+    platform_user_id: str
+    workspace: str
+    display_name: str
+    timezone: str | None
+    is_bot: bool
+    known: bool
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+
+
 _MEMBERS, _PERSONS = Member.__table__, Person.__table__
 _KEY_COLUMNS = ("community_id", "platform", "workspace", "platform_user_id")
+# The columns a MemberRow holds, in its order (a row of them is MemberRow(*row)).
+_ROW_COLUMNS = tuple(_MEMBERS.c[name] for name in MemberRow.__slots__)  # type: ignore[attr-defined]
+
+
+def _member_row(row: Any) -> MemberRow:
+    return MemberRow(*row)
+
+
+def _by_key(suffix: str = "") -> Select[Any]:
+    """One member by key, parameters community_id, p/u/w + suffix (platform, user id,
+    workspace). A row from before migration 0011 has workspace '' and still answers for its
+    workspace's member (the exact row first); ensure_member then records the workspace on it.
+    """
+    return (
+        select(*_ROW_COLUMNS)
+        .where(
+            _MEMBERS.c.community_id == bindparam("community_id"),
+            _MEMBERS.c.platform == bindparam(f"p{suffix}"),
+            _MEMBERS.c.platform_user_id == bindparam(f"u{suffix}"),
+            or_(_MEMBERS.c.workspace == bindparam(f"w{suffix}"), _MEMBERS.c.workspace == ""),
+        )
+        .order_by(_MEMBERS.c.workspace.desc())
+        .limit(1)
+    )
+
+
+# Built once: every command looks its asker up, and building the query cost more than running it.
+_MEMBER_BY_KEY = _by_key()
 
 
 def _key(community_id: int, ref: MemberRef, workspace: str) -> dict[str, Any]:
-    return {
-        "community_id": community_id,
-        "platform": str(ref.platform),
-        "user_id": ref.user_id,
-        "workspace": workspace,
-    }
+    return {"community_id": community_id, "p": str(ref.platform), "u": ref.user_id, "w": workspace}
 
 
 async def ensure_member(
@@ -102,8 +138,8 @@ async def ensure_member(
     *,
     acting: bool = False,
     workspace: str = "",
-    seen: dict[MemberKey, Member | None] | None = None,
-) -> Member:
+    seen: dict[MemberKey, MemberRow | None] | None = None,
+) -> MemberRow:
     """The member row for `ref`, created with its own person on first sight.
 
     `acting` marks that they used the bot themselves (only such members get personal nudges).
@@ -111,9 +147,9 @@ async def ensure_member(
     the row is then taken from (and a new one recorded) instead of looked up again.
     """
     held = seen.get(member_key(ref, workspace)) if seen is not None else None
-    if held is not None:
-        # Read already: no statement to run, so no hand-off to SQLAlchemy's greenlet either.
-        return _touched(held, ref, now, acting, workspace)
+    if held is not None and not _changes(held, ref, now, acting, workspace):
+        # Read already and nothing to write: no hand-off to SQLAlchemy's greenlet at all.
+        return held
     return await session.run_sync(
         ensure_member_in, community_id, ref, now, acting=acting, workspace=workspace, seen=seen
     )
@@ -127,35 +163,52 @@ def ensure_member_in(
     *,
     acting: bool = False,
     workspace: str = "",
-    seen: dict[MemberKey, Member | None] | None = None,
-) -> Member:
+    seen: dict[MemberKey, MemberRow | None] | None = None,
+) -> MemberRow:
     """ensure_member on the synchronous session, for a caller already in SQLAlchemy's greenlet
     (`AsyncSession.run_sync`), where several steps share one hand-off."""
-    key = _key(community_id, ref, workspace)
     known = member_key(ref, workspace)
-    row = seen[known] if seen is not None and known in seen else session.scalar(_MEMBER_BY_KEY, key)
+    conn = session.connection()
+    if seen is not None and known in seen:
+        row = seen[known]
+    else:
+        found = conn.execute(_MEMBER_BY_KEY, _key(community_id, ref, workspace)).first()
+        row = _member_row(found) if found is not None else None
     if row is None:
-        # (For a member just created, what _touched does changes nothing.)
-        row = _create_member(session, key, ref, now, acting)
+        row = _create_member(conn, community_id, ref, workspace, now, acting)
         if seen is not None:
             seen[known] = row
-    return _touched(row, ref, now, acting, workspace)
+        return row
+    _touch(conn, row, ref, now, acting, workspace)
+    return row
 
 
-def _touched(row: Member, ref: MemberRef, now: datetime, acting: bool, workspace: str) -> Member:
-    """`row` brought up to date with what this sighting tells (changed only where it differs:
-    each change is an UPDATE at the flush)."""
+def _touch(
+    conn: Connection, row: MemberRow, ref: MemberRef, now: datetime, acting: bool, workspace: str
+) -> None:
+    """Bring `row` up to date with what this sighting tells: one UPDATE, only when something
+    differs (on most commands nothing does)."""
+    if changes := _changes(row, ref, now, acting, workspace):
+        conn.execute(update(_MEMBERS).where(_MEMBERS.c.id == row.id).values(**changes))
+        for name, value in changes.items():
+            setattr(row, name, value)
+
+
+def _changes(
+    row: MemberRow, ref: MemberRef, now: datetime, acting: bool, workspace: str
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
     if row.workspace != workspace:
-        row.workspace = workspace  # a row from before 0011: its first workspace takes it over
+        changes["workspace"] = workspace  # a row from before 0011: its first workspace takes it
     if ref.display_name and row.display_name != ref.display_name[:200]:
-        row.display_name = ref.display_name[:200]
+        changes["display_name"] = ref.display_name[:200]
     if acting:
         if not row.known:
-            row.known = True
+            changes["known"] = True
         # Coarse on purpose: an UPDATE on every command is a write the command does not need.
-        if now - row.last_seen_at > LAST_SEEN_RESOLUTION:
-            row.last_seen_at = now
-    return row
+        if row.last_seen_at is None or now - row.last_seen_at > LAST_SEEN_RESOLUTION:
+            changes["last_seen_at"] = now
+    return changes
 
 
 @cache
@@ -164,26 +217,12 @@ def _members_by_keys(count: int) -> Any:
     p0, u0, w0 (platform, user id, workspace), p1, …. PostgreSQL plans each part as it plans
     one look-up and reuses the plan; IN lists over the key's columns were planned afresh each
     time, at several times the cost."""
-    parts = [
-        select(Member)
-        .where(
-            Member.community_id == bindparam("community_id"),
-            Member.platform == bindparam(f"p{i}"),
-            Member.platform_user_id == bindparam(f"u{i}"),
-            or_(Member.workspace == bindparam(f"w{i}"), Member.workspace == ""),
-        )
-        .order_by(Member.workspace.desc())
-        .limit(1)
-        .subquery()
-        .select()
-        for i in range(count)
-    ]
-    return select(Member).from_statement(union_all(*parts))
+    return union_all(*(_by_key(str(i)).subquery().select() for i in range(count)))
 
 
 async def members_seen(
     session: AsyncSession, community_id: int, wanted: list[tuple[MemberRef, str]]
-) -> dict[MemberKey, Member | None]:
+) -> dict[MemberKey, MemberRow | None]:
     """The rows of `wanted` (each a ref and its workspace) in one query, None for those never
     seen; each chosen as ensure_member's look-up would (its workspace's row first)."""
     return await session.run_sync(members_seen_in, community_id, wanted)
@@ -191,13 +230,14 @@ async def members_seen(
 
 def members_seen_in(
     session: Session, community_id: int, wanted: list[tuple[MemberRef, str]]
-) -> dict[MemberKey, Member | None]:
+) -> dict[MemberKey, MemberRow | None]:
     """members_seen on the synchronous session (see ensure_member_in)."""
     params: dict[str, Any] = {"community_id": community_id}
     for i, (ref, workspace) in enumerate(wanted):
         params |= {f"p{i}": str(ref.platform), f"u{i}": ref.user_id, f"w{i}": workspace}
-    rows = list(session.scalars(_members_by_keys(len(wanted)), params).all())
-    found: dict[MemberKey, Member | None] = {}
+    result = session.connection().execute(_members_by_keys(len(wanted)), params)
+    rows = [_member_row(row) for row in result]
+    found: dict[MemberKey, MemberRow | None] = {}
     for ref, workspace in wanted:
         platform, user_id, spaces = str(ref.platform), ref.user_id, (workspace, "")
         candidates = [
@@ -209,25 +249,27 @@ def members_seen_in(
     return found
 
 
-def _workspace(row: Member) -> str:
+def _workspace(row: MemberRow) -> str:
     return row.workspace
 
 
 async def find_member(
     session: AsyncSession, community_id: int, ref: MemberRef, *, workspace: str = ""
-) -> Member:
-    """The member row for `ref`, or (never seen) an unsaved one with no zone: for reading."""
-    row = await session.scalar(_MEMBER_BY_KEY, _key(community_id, ref, workspace))
-    if row is not None:
-        return row
+) -> MemberRow:
+    """The member row for `ref`, or (never seen) a stand-in with no zone: for reading."""
+    found = (await session.execute(_MEMBER_BY_KEY, _key(community_id, ref, workspace))).first()
+    if found is not None:
+        return _member_row(found)
     return stand_in(community_id, ref, workspace=workspace)
 
 
-def stand_in(community_id: int, ref: MemberRef, *, workspace: str = "") -> Member:
-    """An unsaved member row for `ref` with no zone: who a command sees when it reads nothing
-    (or the asker was never seen)."""
-    return Member(
+def stand_in(community_id: int, ref: MemberRef, *, workspace: str = "") -> MemberRow:
+    """Who a command sees when it reads nothing (or the asker was never seen): no row, no
+    person, no zone."""
+    return MemberRow(
+        id=None,
         community_id=community_id,
+        person_id=None,
         platform=str(ref.platform),
         platform_user_id=ref.user_id,
         workspace=workspace,
@@ -235,6 +277,8 @@ def stand_in(community_id: int, ref: MemberRef, *, workspace: str = "") -> Membe
         timezone=None,
         is_bot=ref.is_bot,
         known=False,
+        first_seen_at=None,
+        last_seen_at=None,
     )
 
 
@@ -261,9 +305,9 @@ def _new_member_row(person_id: ColumnElement[int]) -> Select[Any]:
     """The new member's row, from the statement's parameters, for INSERT … SELECT."""
     return select(
         _param("community_id", "community_id"),
-        _param("platform", "platform"),
-        _param("workspace", "workspace"),
-        _param("user_id", "platform_user_id"),
+        _param("p", "platform"),
+        _param("w", "workspace"),
+        _param("u", "platform_user_id"),
         person_id,
         _param("display_name", "display_name"),
         _param("is_bot", "is_bot"),
@@ -275,19 +319,19 @@ def _new_member_row(person_id: ColumnElement[int]) -> Select[Any]:
 
 _NEW_PERSON = insert(_PERSONS).returning(_PERSONS.c.id)
 # SQLite: the person, then the member (no conflict is possible there: see _create_member).
-_NEW_MEMBER = select(Member).from_statement(
+_NEW_MEMBER = (
     insert(_MEMBERS)
     .from_select(_NEW_MEMBER_COLUMNS, _new_member_row(_param("person_id", "person_id")))
-    .returning(*_MEMBERS.c)
+    .returning(*_ROW_COLUMNS)
 )
 
 
 def _person_and_member() -> Any:
     """PostgreSQL: the person and the member in one statement (SQLite has no INSERT in WITH).
 
-    Rows: (the member or None, the new person's id). A request creating the same member at the
-    same moment makes the member's INSERT wait for its commit and then do nothing: the
-    statement returns no member, and the id of the person it inserted for nothing.
+    Rows: (the member's columns, or NULLs, then the new person's id). A request creating the
+    same member at the same moment makes the member's INSERT wait for its commit and then do
+    nothing: the statement returns no member, and the id of the person it inserted for nothing.
     """
     person = (
         insert(_PERSONS)
@@ -302,39 +346,41 @@ def _person_and_member() -> Any:
         postgresql.insert(_MEMBERS)
         .from_select(_NEW_MEMBER_COLUMNS, _new_member_row(person.c.id))
         .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
-        .returning(*_MEMBERS.c)
+        .returning(*_ROW_COLUMNS)
         .cte("new_member")
     )
-    rows = select(*member.c, person.c.id).select_from(person.outerjoin(member, true()))
-    return select(Member, person.c.id).from_statement(rows)
+    return select(*member.c, person.c.id).select_from(person.outerjoin(member, true()))
 
 
 _PERSON_AND_MEMBER = _person_and_member()
 
 
 def _create_member(
-    session: Session, key: dict[str, Any], ref: MemberRef, now: datetime, acting: bool
-) -> Member:
+    conn: Connection,
+    community_id: int,
+    ref: MemberRef,
+    workspace: str,
+    now: datetime,
+    acting: bool,
+) -> MemberRow:
+    key = _key(community_id, ref, workspace)
     values = key | {
         "display_name": ref.display_name[:200],
         "is_bot": ref.is_bot,
         "known": acting,
         "now": now,
     }
-    if session.get_bind().dialect.name == "sqlite":
+    if conn.dialect.name == "sqlite":
         # Every SQLite transaction here holds the write lock from BEGIN IMMEDIATE on (see
         # db._configure_sqlite): nobody can insert them between the look-up and here.
-        person = {"community_id": key["community_id"], "created_at": now}
-        person_id = session.connection().scalar(_NEW_PERSON, person)
-        row = session.scalar(_NEW_MEMBER, values | {"person_id": person_id})
-    else:
-        row, person_id = session.execute(_PERSON_AND_MEMBER, values).one()
-    if row is None:
-        # Another request created them a moment ago: theirs stands, this person goes.
-        session.execute(delete(Person).where(Person.id == person_id))
-        row = session.scalar(_MEMBER_BY_KEY, key)
-    assert row is not None
-    return row
+        person_id = conn.scalar(_NEW_PERSON, {"community_id": community_id, "created_at": now})
+        return _member_row(conn.execute(_NEW_MEMBER, values | {"person_id": person_id}).one())
+    *member, person_id = conn.execute(_PERSON_AND_MEMBER, values).one()
+    if member[0] is not None:
+        return _member_row(member)
+    # Another request created them a moment ago: theirs stands, this person goes.
+    conn.execute(delete(_PERSONS).where(_PERSONS.c.id == person_id))
+    return _member_row(conn.execute(_MEMBER_BY_KEY, key).one())
 
 
 async def zone_of(

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.core.invocation import MemberRef, Platform
 from bot.store.db import Database
+from bot.store.identity import set_person_zone
 from bot.store.members import (
     LAST_SEEN_RESOLUTION,
     ensure_community,
@@ -41,8 +42,10 @@ async def test_a_new_member_is_created_with_a_person_of_their_own(db: Database) 
     async with db.session() as session:
         olu = await ensure_member(session, cid, ref, NOW, acting=True)
         ana = await ensure_member(session, cid, MemberRef(Platform.SLACK, "UANA", "ana"), NOW)
-        # Loaded into the session like any row: a change is saved at commit.
-        olu.timezone = "Europe/Berlin"
+        # What a command sees is a snapshot of the row; the store writes changes itself and
+        # keeps the snapshot in step.
+        await set_person_zone(session, olu, "Europe/Berlin", NOW)
+        assert olu.timezone == "Europe/Berlin"
     assert (olu.platform, olu.platform_user_id, olu.display_name) == ("slack", "UOLU", "olu")
     assert olu.known and not ana.known
     assert olu.first_seen_at == olu.last_seen_at == NOW
@@ -66,6 +69,15 @@ async def test_seen_again_renames_and_marks_them_known(db: Database) -> None:
         row = await ensure_member(session, cid, ref, later, acting=True)
     assert (row.display_name, row.known, row.last_seen_at) == ("olu_renamed", True, later)
     assert await _counts(db) == (1, 1)
+    # Written, not only shown: the next command reads the same.
+    async with db.reads() as session:
+        stored = await session.get(Member, row.id)
+        assert stored is not None
+        assert (stored.display_name, stored.known, stored.last_seen_at) == (
+            "olu_renamed",
+            True,
+            later,
+        )
 
 
 @pytest.mark.parametrize("acting", [True, False])
@@ -107,7 +119,8 @@ async def test_members_seen_reads_the_asker_and_whom_they_name_as_one_look_up_ea
             if ref is new:
                 assert row is None
             else:
-                assert row is looked_up, ref
+                assert row is not None, ref
+                assert (row.id, row.person_id) == (looked_up.id, looked_up.person_id), ref
         # What ensure_member creates with `seen` is recorded there, not created twice.
         again = MemberRef(Platform.SLACK, "UAGAIN", "again")
         seen = await members_seen(session, cid, [(again, "T1")])

@@ -22,12 +22,13 @@ from bot.scheduling.deliveries import Planned, enqueue
 from bot.scheduling.kinds import SendContext
 from bot.scheduling.targets import announce_targets
 from bot.store import heroes as store
-from bot.store.models import Delivery, Member
+from bot.store.members import MemberRow
+from bot.store.models import Delivery
 
 ANNOUNCE_KIND = "hero_announcement"
 
 
-async def _chosen(ctx: Context) -> tuple[Cycle, Member, list[Target]]:
+async def _chosen(ctx: Context) -> tuple[Cycle, MemberRow, list[Target]]:
     """The cycle and the Hero the maintainer named, or a sentence saying why not."""
     ref: MemberRef = ctx.args["member"]
     cycle = (

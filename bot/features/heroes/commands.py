@@ -23,6 +23,7 @@ from bot.features.heroes.views import (
 )
 from bot.runtime.context import Context
 from bot.store import heroes as store
+from bot.store.members import MemberRow
 from bot.store.models import Member
 
 # A member may nominate this many different people per RATE_WINDOW (replacing a reason is free).
@@ -145,7 +146,9 @@ async def nominations(ctx: Context) -> Message:
     return await _list(ctx, cycle, [])
 
 
-async def _review(ctx: Context, cycle: Cycle, nominee: Member, verb: str) -> list[Inline | str]:
+async def _review(
+    ctx: Context, cycle: Cycle, nominee: Member | MemberRow, verb: str
+) -> list[Inline | str]:
     hero = await store.hero_of(ctx.session, ctx.community_id, cycle.key)
     if hero is not None:
         raise UserError(

@@ -27,6 +27,7 @@ from bot.core.message import (
 from bot.core.wording import counted
 from bot.features.heroes.cycles import Cycle
 from bot.store.heroes import Decision, HeroHallEntry, NominationRow
+from bot.store.members import MemberRow
 from bot.store.models import Member
 
 ACTION = "hero"
@@ -41,13 +42,13 @@ REVIEW_VERBS = {
 }
 
 
-def member_ref(member: Member) -> MemberRef:
+def member_ref(member: Member | MemberRow) -> MemberRef:
     return MemberRef(
         Platform(member.platform), member.platform_user_id, member.display_name, member.is_bot
     )
 
 
-def name_of(member: Member) -> str:
+def name_of(member: Member | MemberRow) -> str:
     return member.display_name or member.platform_user_id
 
 
@@ -79,7 +80,7 @@ def group_by_nominee(rows: Sequence[NominationRow]) -> list[Nominee]:
     return sorted(groups.values(), key=lambda g: -g.nominators)
 
 
-def review_buttons(cycle: Cycle, nominee: Member) -> list[Button]:
+def review_buttons(cycle: Cycle, nominee: Member | MemberRow) -> list[Button]:
     who = name_of(nominee)[:40]
     return [
         Button(f"{ACTION}:shortlist:{cycle.key}:{nominee.id}", f"Shortlist {who}"),

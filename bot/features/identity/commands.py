@@ -7,6 +7,7 @@ from bot.core.replies import Reply
 from bot.runtime.context import Context
 from bot.scheduling.queue import Planned, enqueue
 from bot.store import identity as store
+from bot.store.members import MemberRow
 from bot.store.surveys import is_muted
 
 LINKED_KIND = "identity_linked"
@@ -17,7 +18,7 @@ def _platform(name: str) -> str:
     return PLATFORM_NAMES.get(name, name)
 
 
-def _who(member: store.Member) -> str:
+def _who(member: store.Member | MemberRow) -> str:
     return f"{member.display_name or member.platform_user_id} on {_platform(member.platform)}"
 
 

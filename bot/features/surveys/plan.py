@@ -23,6 +23,7 @@ from bot.runtime.services import Services
 from bot.scheduling.queue import Planned, enqueue
 from bot.scheduling.targets import announce_targets
 from bot.store import surveys as store
+from bot.store.members import MemberRow
 from bot.store.models import Member
 from bot.store.surveys import NUDGE_KIND, REMINDER_KIND, Survey
 
@@ -76,7 +77,7 @@ async def plan_next_round(
     await plan_round(session, services, survey, k, now)
 
 
-def _nudges_for(survey: Survey, member: Member, now: datetime) -> list[Planned]:
+def _nudges_for(survey: Survey, member: Member | MemberRow, now: datetime) -> list[Planned]:
     target = Target.dm(Platform(member.platform), member.platform_user_id)
     times = nudge_times(start_of(survey), cadence(survey), survey.closes_at, now, survey.max_nudges)
     return [
@@ -85,12 +86,16 @@ def _nudges_for(survey: Survey, member: Member, now: datetime) -> list[Planned]:
     ]
 
 
-def _nudgeable(services: Services, member: Member) -> bool:
+def _nudgeable(services: Services, member: Member | MemberRow) -> bool:
     return member.known and not member.is_bot and Platform(member.platform) in services.platforms
 
 
 async def plan_member(
-    session: AsyncSession, services: Services, survey: Survey, member: Member, now: datetime
+    session: AsyncSession,
+    services: Services,
+    survey: Survey,
+    member: Member | MemberRow,
+    now: datetime,
 ) -> None:
     """This member's link and nudges (no-op for members who cannot be nudged here)."""
     if not _nudgeable(services, member):
