@@ -35,7 +35,7 @@ class Context:
     args: dict[str, Any] = field(default_factory=dict)
     confirmed: bool = False
     public: bool = False
-    # The members this transaction has already read (see members_seen).
+    # The members this transaction has already read (see members_seen_in).
     seen: dict[MemberKey, MemberRow | None] = field(default_factory=dict)
     _audited: bool = False
 

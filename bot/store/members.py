@@ -3,7 +3,7 @@ user id)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -97,7 +97,7 @@ class MemberRow:
 _MEMBERS, _PERSONS = Member.__table__, Person.__table__
 _KEY_COLUMNS = ("community_id", "platform", "workspace", "platform_user_id")
 # The columns a MemberRow holds, in its order (a row of them is MemberRow(*row)).
-_ROW_COLUMNS = tuple(_MEMBERS.c[name] for name in MemberRow.__slots__)  # type: ignore[attr-defined]
+_ROW_COLUMNS = tuple(_MEMBERS.c[f.name] for f in fields(MemberRow))
 
 
 def _member_row(row: Any) -> MemberRow:
@@ -143,7 +143,7 @@ async def ensure_member(
     """The member row for `ref`, created with its own person on first sight.
 
     `acting` marks that they used the bot themselves (only such members get personal nudges).
-    `workspace`: see workspace_of. `seen`: what members_seen found in this transaction, where
+    `workspace`: see workspace_of. `seen`: what members_seen_in found in this transaction, where
     the row is then taken from (and a new one recorded) instead of looked up again.
     """
     held = seen.get(member_key(ref, workspace)) if seen is not None else None
@@ -220,18 +220,12 @@ def _members_by_keys(count: int) -> Any:
     return union_all(*(_by_key(str(i)).subquery().select() for i in range(count)))
 
 
-async def members_seen(
-    session: AsyncSession, community_id: int, wanted: list[tuple[MemberRef, str]]
-) -> dict[MemberKey, MemberRow | None]:
-    """The rows of `wanted` (each a ref and its workspace) in one query, None for those never
-    seen; each chosen as ensure_member's look-up would (its workspace's row first)."""
-    return await session.run_sync(members_seen_in, community_id, wanted)
-
-
 def members_seen_in(
     session: Session, community_id: int, wanted: list[tuple[MemberRef, str]]
 ) -> dict[MemberKey, MemberRow | None]:
-    """members_seen on the synchronous session (see ensure_member_in)."""
+    """The rows of `wanted` (each a ref and its workspace) in one query, None for those never
+    seen; each chosen as ensure_member's look-up would (its workspace's row first). On the
+    synchronous session: the dispatcher runs it in its opening step (see ensure_member_in)."""
     params: dict[str, Any] = {"community_id": community_id}
     for i, (ref, workspace) in enumerate(wanted):
         params |= {f"p{i}": str(ref.platform), f"u{i}": ref.user_id, f"w{i}": workspace}

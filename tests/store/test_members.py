@@ -17,7 +17,7 @@ from bot.store.members import (
     ensure_community,
     ensure_member,
     member_key,
-    members_seen,
+    members_seen_in,
 )
 from bot.store.models import Member, Person
 
@@ -112,7 +112,7 @@ async def test_members_seen_reads_the_asker_and_whom_they_name_as_one_look_up_ea
         await ensure_member(session, cid, dee, NOW)
     wanted = [(olu, "T2"), (ana, "T1"), (dee, ""), (new, "T1")]
     async with db.session() as session:
-        seen = await members_seen(session, cid, wanted)
+        seen = await session.run_sync(members_seen_in, cid, wanted)
         for ref, workspace in wanted:
             looked_up = await ensure_member(session, cid, ref, NOW, workspace=workspace)
             row = seen[member_key(ref, workspace)]
@@ -123,7 +123,7 @@ async def test_members_seen_reads_the_asker_and_whom_they_name_as_one_look_up_ea
                 assert (row.id, row.person_id) == (looked_up.id, looked_up.person_id), ref
         # What ensure_member creates with `seen` is recorded there, not created twice.
         again = MemberRef(Platform.SLACK, "UAGAIN", "again")
-        seen = await members_seen(session, cid, [(again, "T1")])
+        seen = await session.run_sync(members_seen_in, cid, [(again, "T1")])
         first = await ensure_member(session, cid, again, NOW, workspace="T1", seen=seen)
         assert await ensure_member(session, cid, again, NOW, workspace="T1", seen=seen) is first
     assert await _counts(db) == (6, 6)
